@@ -1,0 +1,90 @@
+"""Adapters between the pack and the ComfyUI host: model folders, progress, interrupt, devices.
+
+Everything host-specific the node classes need lives here, so node files stay thin and
+`pipelines/` stays host-free.
+"""
+
+from __future__ import annotations
+
+import os
+
+import comfy.model_management as mm
+import comfy.utils
+import folder_paths
+
+#: Pack model folders (name -> default sub-folder of ComfyUI's models dir, accepted file endings).
+#: Core folders (`audio_encoders`, `vae`, `checkpoints`, `diffusion_models`, `diffusers`) are reused as they are.
+PACK_FOLDERS = {
+    "gated_portrait": ("gated_portrait", {".safetensors", ".pth", ".ckpt", ".pt", ".bin"}),
+    "animatediff_models": ("animatediff_models", {".safetensors", ".ckpt", ".pth", ".pt"}),
+    "face_landmarkers": ("face_landmarkers", {".task", ".tflite"}),
+}
+
+
+def register_model_folders() -> None:
+    """Add the pack's model folders to `folder_paths` (idempotent, no folder is created)."""
+    for name, (sub, exts) in PACK_FOLDERS.items():
+        path = os.path.join(folder_paths.models_dir, sub)
+        if name in folder_paths.folder_names_and_paths:
+            paths, known = folder_paths.folder_names_and_paths[name]
+            if path not in paths:
+                paths.append(path)
+            folder_paths.folder_names_and_paths[name] = (paths, set(known) | exts)
+        else:
+            folder_paths.folder_names_and_paths[name] = ([path], exts)
+
+
+def list_model_dirs(folder_name: str, marker: str = "config.json") -> list[str]:
+    """Sub-folders (one level) of a model folder that contain `marker`, e.g. HF model folders."""
+    found = []
+    for root in folder_paths.get_folder_paths(folder_name):
+        if not os.path.isdir(root):
+            continue
+        for entry in sorted(os.listdir(root)):
+            if os.path.isfile(os.path.join(root, entry, marker)):
+                found.append(entry)
+    return found
+
+
+def resolve_model_dir(folder_name: str, name: str, marker: str = "config.json") -> str:
+    """Full path of a listed model sub-folder; only names `list_model_dirs` offers are accepted."""
+    if name not in list_model_dirs(folder_name, marker):
+        raise FileNotFoundError(
+            f"{folder_name}: '{name}' is not a model folder in {folder_paths.get_folder_paths(folder_name)}. "
+            f"Fix: put the model folder (with {marker}) there and refresh the node list."
+        )
+    for root in folder_paths.get_folder_paths(folder_name):
+        path = os.path.join(root, name)
+        if os.path.isfile(os.path.join(path, marker)):
+            return path
+    raise FileNotFoundError(name)
+
+
+def resolve_model_file(folder_name: str, name: str) -> str:
+    """Full path of a file offered by `folder_paths.get_filename_list` (never a raw path)."""
+    if name not in folder_paths.get_filename_list(folder_name):
+        raise FileNotFoundError(
+            f"{folder_name}: '{name}' is not in {folder_paths.get_folder_paths(folder_name)}. "
+            "Fix: copy the model file there and refresh the node list."
+        )
+    return folder_paths.get_full_path_or_raise(folder_name, name)
+
+
+def progress_callback(total: int):
+    """A `(done, total, preview=None)` callback that drives the host progress bar and raises on cancel."""
+    bar = comfy.utils.ProgressBar(total)
+
+    def report(done: int, total_now: int | None = None, preview=None) -> None:
+        mm.throw_exception_if_processing_interrupted()
+        bar.update_absolute(done, total_now, preview)
+
+    return report
+
+
+def compute_device():
+    """The device the host runs models on (CUDA when present, else CPU)."""
+    return mm.get_torch_device()
+
+
+def offload_device():
+    return mm.unet_offload_device()

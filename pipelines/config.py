@@ -1,0 +1,122 @@
+"""Model configuration as data: the full SD1.5-sized model and tiny test models are one set of classes.
+
+Field comments name the paper symbol where there is one (000 = LinguaLinker, 001 = Hallo, 002 = Sonic).
+Configs ship as JSON in `pipelines/configs/` and are embedded in pack-native checkpoints.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+CONFIG_DIR = Path(__file__).parent / "configs"
+
+
+@dataclass
+class UNetConfig:
+    """SD1.5 UNet shape (001 §3.2); shared by the ReferenceNet and the denoiser's 2D part."""
+
+    in_channels: int = 4
+    out_channels: int = 4
+    block_out_channels: tuple[int, ...] = (320, 640, 1280, 1280)
+    layers_per_block: int = 2
+    attention_heads: int = 8  # SD1.5's config calls this attention_head_dim; it is the head count
+    cross_attention_dim: int = 768  # width of the identity tokens the spatial cross-attention reads
+    norm_num_groups: int = 32
+
+    def diffusers_kwargs(self) -> dict:
+        """Arguments for diffusers' UNet2DConditionModel with SD1.5's block layout."""
+        n = len(self.block_out_channels)
+        return dict(
+            in_channels=self.in_channels,
+            out_channels=self.out_channels,
+            block_out_channels=tuple(self.block_out_channels),
+            layers_per_block=self.layers_per_block,
+            attention_head_dim=self.attention_heads,
+            cross_attention_dim=self.cross_attention_dim,
+            norm_num_groups=self.norm_num_groups,
+            down_block_types=("CrossAttnDownBlock2D",) * (n - 1) + ("DownBlock2D",),
+            up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * (n - 1),
+        )
+
+
+@dataclass
+class MotionConfig:
+    """AnimateDiff v2 temporal modules (000 §3.1 end, 001 §3.3)."""
+
+    heads: int = 8
+    max_frames: int = 32  # length of the sinusoidal position table `pe`
+    skip_blocks: tuple[str, ...] = ()  # e.g. ("down_blocks.3", "up_blocks.0") for Hallo's quirk
+
+
+@dataclass
+class AudioConfig:
+    """Audio projection: per-frame context blocks b f l c -> m tokens per frame (000 §3.1)."""
+
+    encoder: str = "xlsr_mean"  # the AudioEmbeddings.encoder kind the model was trained with
+    context_frames: int = 5  # l: current frame +-2 (000 §4.1)
+    feature_dim: int = 1024  # c: per-context-frame feature width
+    hidden_dim: int = 512
+    tokens: int = 32  # m: audio tokens per video frame
+    heads: int = 8  # heads of the gated audio cross-attention
+
+
+@dataclass
+class IdentityConfig:
+    """Identity tokens for the spatial cross-attention, pooled from the reference latent."""
+
+    tokens: int = 4
+    hidden_dim: int = 256
+
+
+@dataclass
+class PortraitModelConfig:
+    """Everything needed to build a region-gated portrait model and sample from it."""
+
+    unet: UNetConfig = field(default_factory=UNetConfig)
+    motion: MotionConfig = field(default_factory=MotionConfig)
+    audio: AudioConfig = field(default_factory=AudioConfig)
+    identity: IdentityConfig = field(default_factory=IdentityConfig)
+    regions: tuple[str, ...] = ("head", "mouth", "eyes")  # gate regions r (000 eq. 2)
+    clip_length: int = 16  # f: frames per clip the temporal modules see
+    latent_scale: float = 0.18215  # SD1.5 VAE scaling factor
+    prediction_type: str = "v_prediction"
+    scheduler: dict = field(
+        default_factory=lambda: {
+            "beta_start": 0.00085,
+            "beta_end": 0.012,
+            "beta_schedule": "linear",
+            "rescale_betas_zero_snr": True,
+            "timestep_spacing": "trailing",
+            "num_train_timesteps": 1000,
+        }
+    )
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "PortraitModelConfig":
+        data = dict(data)
+        parts = {"unet": UNetConfig, "motion": MotionConfig, "audio": AudioConfig, "identity": IdentityConfig}
+        for key, kind in parts.items():
+            if key in data:
+                values = {k: tuple(v) if isinstance(v, list) else v for k, v in data[key].items()}
+                data[key] = kind(**values)
+        if "regions" in data:
+            data["regions"] = tuple(data["regions"])
+        return cls(**data)
+
+    @classmethod
+    def from_json(cls, text: str) -> "PortraitModelConfig":
+        return cls.from_dict(json.loads(text))
+
+    @classmethod
+    def named(cls, name: str) -> "PortraitModelConfig":
+        """A config shipped in pipelines/configs/<name>.json (e.g. 'sd15', 'tiny')."""
+        path = CONFIG_DIR / f"{name}.json"
+        if not path.is_file():
+            known = sorted(p.stem for p in CONFIG_DIR.glob("*.json"))
+            raise KeyError(f"unknown model config '{name}'; shipped configs: {known}")
+        return cls.from_json(path.read_text())

@@ -1,0 +1,96 @@
+"""ReferenceNet feature injection through spatial self-attention (000 §3.1, 001 §3.2).
+
+The ReferenceNet stores the normed input of each spatial self-attention (`attn1`) once per video;
+the denoiser's matching `attn1` attends over [frame tokens ; reference tokens]. Rows of the batch
+without reference (the unconditional CFG branch) see plain self-attention.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from diffusers.models.attention_processor import Attention
+from einops import rearrange
+
+
+class ReferenceBank:
+    """Reference tokens per attention layer, and how the current batch rows map onto them.
+
+    features[name]: b t c for each ReferenceNet `attn1` (b = videos). `bind` says, per denoiser batch
+    row group, which video it belongs to and whether it sees the reference.
+    """
+
+    def __init__(self):
+        self.features: dict[str, torch.Tensor] = {}
+        self.videos: torch.Tensor | None = None
+        self.with_reference: torch.Tensor | None = None
+        self.frames = 1
+
+    def bind(self, videos: torch.Tensor, with_reference: torch.Tensor, frames: int) -> None:
+        """videos: B long (video of each batch item), with_reference: B bool, frames: frames per item."""
+        self.videos, self.with_reference, self.frames = videos, with_reference, frames
+
+    def keys_for(self, name: str, rows: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Reference tokens (rows t c) for a layer, and a bool attention mask or None when all rows see them."""
+        ref = self.features[name][self.videos].repeat_interleave(self.frames, dim=0)
+        if rows != ref.shape[0]:
+            raise RuntimeError(f"reference bank bound to {ref.shape[0]} rows, the batch has {rows}")
+        if bool(self.with_reference.all()):
+            return ref, None
+        keep = self.with_reference.repeat_interleave(self.frames).to(ref.device)
+        return ref, keep
+
+
+class ReferenceWriteProcessor:
+    """ReferenceNet side: record the normed input of this self-attention, then attend as usual."""
+
+    def __init__(self, bank: ReferenceBank, name: str):
+        self.bank, self.name = bank, name
+
+    def __call__(self, attn: Attention, hidden_states: torch.Tensor, encoder_hidden_states=None, attention_mask=None, **_):
+        """hidden_states: b t c -> b t c."""
+        self.bank.features[self.name] = hidden_states
+        return attend(attn, hidden_states, hidden_states, None)
+
+
+class ReferenceReadProcessor:
+    """Denoiser side: self-attention whose keys/values are [own tokens ; reference tokens]."""
+
+    def __init__(self, bank: ReferenceBank, name: str):
+        self.bank, self.name = bank, name
+
+    def __call__(self, attn: Attention, hidden_states: torch.Tensor, encoder_hidden_states=None, attention_mask=None, **_):
+        """hidden_states: (b f) t c -> (b f) t c."""
+        if self.name not in self.bank.features:
+            return attend(attn, hidden_states, hidden_states, None)
+        ref, keep = self.bank.keys_for(self.name, hidden_states.shape[0])
+        context = torch.cat([hidden_states, ref.to(hidden_states.dtype)], dim=1)
+        mask = None
+        if keep is not None:
+            own = torch.ones(hidden_states.shape[0], hidden_states.shape[1], dtype=torch.bool, device=keep.device)
+            mask = torch.cat([own, keep[:, None].expand(-1, ref.shape[1])], dim=1)[:, None, None, :]
+        return attend(attn, hidden_states, context, mask)
+
+
+def attend(attn: Attention, queries: torch.Tensor, context: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """Multi-head SDPA with the layer's projections. queries: n t c, context: n s c, mask: n 1 1 s bool."""
+    q, k, v = (
+        rearrange(proj(x), "n t (a d) -> n a t d", a=attn.heads)
+        for proj, x in ((attn.to_q, queries), (attn.to_k, context), (attn.to_v, context))
+    )
+    out = rearrange(F.scaled_dot_product_attention(q, k, v, attn_mask=mask), "n a t d -> n t (a d)")
+    return attn.to_out[1](attn.to_out[0](out))
+
+
+def self_attention_layers(unet: torch.nn.Module) -> dict[str, Attention]:
+    """The spatial self-attentions (`...transformer_blocks.N.attn1`) of a UNet, by module name."""
+    return {name: m for name, m in unet.named_modules() if name.endswith(".attn1") and isinstance(m, Attention)}
+
+
+def install_reference_processors(unet: torch.nn.Module, bank: ReferenceBank, write: bool) -> int:
+    """Give every spatial self-attention of `unet` a write (ReferenceNet) or read (denoiser) processor."""
+    kind = ReferenceWriteProcessor if write else ReferenceReadProcessor
+    layers = self_attention_layers(unet)
+    for name, layer in layers.items():
+        layer.set_processor(kind(bank, name))
+    return len(layers)
