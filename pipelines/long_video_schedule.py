@@ -25,7 +25,7 @@ import torch
 
 from .errors import PortraitInputError
 
-#: Seam modes of shift fusion: "silent_pad" pads to a multiple of f with silent frames, "circular" wraps the
+#: Seam modes of shift fusion: "silent_pad" pads with silent frames so the end never meets the start, "circular" wraps the
 #: tail to the head as Sonic's released code does.
 SEAMS = ("silent_pad", "circular")
 
@@ -74,12 +74,12 @@ def shift_fusion_schedule(
     some frames are in two windows of one step; when N < f the single window wraps over the sequence more
     than once and holds a frame several times. The model sees that tiled clip as is; `fuse` gives every
     frame the mean of all its appearances.
-    seam "silent_pad": L = P = ceil(N/f)*f, the sequence padded with silent-audio frames N .. P-1 (the
-    sampler supplies them and trims them at the end). Every padded index is visited exactly once per step.
-    The ring now closes through the P - N silent frames, so the window that wraps P-1 -> 0 holds real frames
-    of both the end and the start only at steps where (alpha*i) mod f > P - N (never when P - N = f - 1,
-    at every shifted step when N % f == 0). Full independence of end and start for every offset needs
-    at least f - 1 silent frames, i.e. one more window per step whenever N % f != 1.
+    seam "silent_pad": L = P, the sequence padded with silent-audio frames N .. P-1 (the sampler supplies
+    them and trims them at the end), with at least f - 1 of them whenever the grid shifts (alpha % f != 0):
+    P = ceil((N + f - 1) / f) * f, else P = ceil(N/f) * f. Every padded index is visited exactly once per
+    step, and because a window holds f frames, the window that wraps P-1 -> 0 can hold real frames of the
+    start or of the end but never of both: the end of the video never shares a window with its start.
+    This costs one window per step more than eq. 5 unless N % f == 1 (or alpha % f == 0).
     """
     _require_at_least(num_frames, 1, "num_frames", "give audio at least one video frame long")
     _require_at_least(clip_length, 1, "clip_length", "use the model's clip length (at least 1 frame)")
@@ -87,7 +87,9 @@ def shift_fusion_schedule(
     _require_at_least(alpha, 0, "alpha", "use a shift offset of 0 or more frames (Sonic uses 7)")
     if seam not in SEAMS:
         raise PortraitInputError("seam", f"unknown seam mode {seam!r}", f"choose one of {', '.join(SEAMS)}")
-    num_windows = math.ceil(num_frames / clip_length)
+    shifts = alpha % clip_length != 0 and num_steps > 1
+    padding = clip_length - 1 if seam == "silent_pad" and shifts else 0
+    num_windows = math.ceil((num_frames + padding) / clip_length)
     padded_length = num_windows * clip_length if seam == "silent_pad" else num_frames
     grid = torch.arange(num_windows * clip_length).view(num_windows, clip_length)  # k f: f*k + j
     steps = tuple((grid - alpha * step) % padded_length for step in range(num_steps))

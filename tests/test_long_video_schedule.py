@@ -47,18 +47,25 @@ def reference_fuse(window_outputs, windows, padded_length, weights=None):
 # ---- shift fusion (Sonic Algorithm 1) ----
 
 
+def windows_per_step(frames, clip, alpha, steps, seam):
+    """ceil(N/f) (Sonic eq. 5); silent_pad adds f - 1 silent frames whenever the grid shifts."""
+    shifts = alpha % clip != 0 and steps > 1
+    padding = clip - 1 if seam == "silent_pad" and shifts else 0
+    return math.ceil((frames + padding) / clip)
+
+
 @PROPERTY
 @given(FRAMES, CLIP, ALPHA, STEPS, SEAM)
 def test_every_step_runs_ceil_n_over_f_full_length_windows(frames, clip, alpha, steps, seam):
     schedule = shift_fusion_schedule(frames, clip, steps, alpha, seam)
-    windows_per_step = math.ceil(frames / clip)
+    count = windows_per_step(frames, clip, alpha, steps, seam)
     assert len(schedule.steps) == steps
     for windows in schedule.steps:
-        assert windows.shape == (windows_per_step, clip)
+        assert windows.shape == (count, clip)
         assert windows.dtype == torch.long
         assert 0 <= int(windows.min()) and int(windows.max()) < schedule.padded_length
-    assert schedule.clip_forwards == windows_per_step * steps  # Sonic eq. 5
-    assert schedule.padded_length == (windows_per_step * clip if seam == "silent_pad" else frames)
+    assert schedule.clip_forwards == count * steps  # Sonic eq. 5 for circular
+    assert schedule.padded_length == (count * clip if seam == "silent_pad" else frames)
     assert schedule.mode == seam and schedule.num_frames == frames and schedule.blend is None
 
 
@@ -70,7 +77,7 @@ def test_windows_follow_the_shift_formula(frames, clip, alpha, steps, seam):
     for step, windows in enumerate(schedule.steps):
         expected = [
             [(clip * window - alpha * step + position) % length for position in range(clip)]
-            for window in range(math.ceil(frames / clip))
+            for window in range(windows_per_step(frames, clip, alpha, steps, seam))
         ]
         assert windows.tolist() == expected
 
@@ -82,7 +89,7 @@ def test_every_frame_is_covered_and_silent_pad_visits_each_exactly_once(frames, 
     for step in range(steps):
         counts = schedule.visit_counts(step)
         assert counts.shape == (schedule.padded_length,)
-        assert int(counts.sum()) == math.ceil(frames / clip) * clip
+        assert int(counts.sum()) == windows_per_step(frames, clip, alpha, steps, seam) * clip
         assert bool((counts[:frames] >= 1).all())
         if seam == "silent_pad" or frames % clip == 0:
             assert counts.tolist() == [1] * schedule.padded_length
@@ -115,31 +122,33 @@ def test_offset_grows_by_alpha_each_step(frames, clip, alpha, steps, seam):
 
 @PROPERTY
 @given(st.integers(1, 12), CLIP, ALPHA, STEPS)
-def test_seams_agree_when_frames_fill_whole_clips(clips, clip, alpha, steps):
+def test_seams_agree_when_frames_fill_whole_clips_and_the_grid_does_not_shift(clips, clip, alpha, steps):
     circular = shift_fusion_schedule(clips * clip, clip, steps, alpha, "circular")
     silent_pad = shift_fusion_schedule(clips * clip, clip, steps, alpha, "silent_pad")
-    assert circular.padded_length == silent_pad.padded_length == clips * clip
-    assert all(torch.equal(a, b) for a, b in zip(circular.steps, silent_pad.steps))
+    assert circular.padded_length == clips * clip
+    if alpha % clip == 0 or steps == 1:
+        assert silent_pad.padded_length == clips * clip
+        assert all(torch.equal(a, b) for a, b in zip(circular.steps, silent_pad.steps))
+    else:
+        assert silent_pad.padded_length == (clips + 1) * clip
 
 
 def test_circular_seam_wraps_the_tail_to_the_head_and_silent_pad_does_not():
     circular = shift_fusion_schedule(10, 4, num_steps=2, alpha=3, seam="circular")
     assert circular.steps[1].tolist() == [[7, 8, 9, 0], [1, 2, 3, 4], [5, 6, 7, 8]]
     silent_pad = shift_fusion_schedule(10, 4, num_steps=2, alpha=3, seam="silent_pad")
-    assert silent_pad.padded_length == 12
-    assert silent_pad.steps[1].tolist() == [[9, 10, 11, 0], [1, 2, 3, 4], [5, 6, 7, 8]]
+    assert silent_pad.padded_length == 16
+    assert silent_pad.steps[1].tolist() == [[13, 14, 15, 0], [1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12]]
 
 
 @PROPERTY
 @given(FRAMES, CLIP, ALPHA, STEPS)
-def test_silent_pad_joins_end_and_start_only_when_the_wrap_exceeds_the_padding(frames, clip, alpha, steps):
+def test_silent_pad_never_puts_end_and_start_frames_in_one_window(frames, clip, alpha, steps):
     schedule = shift_fusion_schedule(frames, clip, steps, alpha, "silent_pad")
-    padding = schedule.padded_length - frames
-    for step, windows in enumerate(schedule.steps):
+    for windows in schedule.steps:
         real = windows < frames
         wraps = windows[:, 0] > windows[:, -1]  # the window crossing index P-1 -> 0
-        joined = bool((wraps & real[:, 0] & real[:, -1]).any())
-        assert joined == ((alpha * step) % clip > padding)
+        assert not bool((wraps & real[:, 0] & real[:, -1]).any())
 
 
 def test_short_sequence_tiles_one_window_over_itself():

@@ -1,0 +1,92 @@
+"""Safe reading of weight files and strict, readable key checks.
+
+safetensors is read directly; `.pth/.ckpt/.pt/.bin` only through `torch.load(weights_only=True)`, so a
+file that carries Python objects is refused and never executed.
+"""
+
+from __future__ import annotations
+
+import pickle
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+from safetensors import SafetensorError
+from safetensors.torch import load_file
+
+from .errors import CheckpointError
+
+PICKLE_SUFFIXES = {".pth", ".ckpt", ".pt", ".bin"}
+
+
+def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
+    """All tensors of a weight file (unwrapping a top-level 'state_dict'), on the CPU."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: file not found. Fix: put the model file in the model folder shown in the README.")
+    suffix = path.suffix.lower()
+    if suffix == ".safetensors":
+        try:
+            return load_file(str(path))
+        except (SafetensorError, OSError, ValueError) as error:
+            raise CheckpointError(f"{path}: not a readable safetensors file ({error}). Fix: download or export it again.") from error
+    if suffix not in PICKLE_SUFFIXES:
+        raise CheckpointError(f"{path}: unsupported weight file type '{suffix}'. Fix: use .safetensors (preferred) or .pth/.ckpt.")
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        raise CheckpointError(
+            f"{path}: refused, the file holds Python objects besides tensors and is never unpickled "
+            f"({str(error).splitlines()[0]}). Fix: convert it to .safetensors from a trusted copy."
+        ) from error
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError) as error:
+        raise CheckpointError(f"{path}: corrupt or truncated weight file ({error}). Fix: download it again.") from error
+    if isinstance(data, dict) and isinstance(data.get("state_dict"), dict):
+        data = data["state_dict"]
+    if not isinstance(data, dict) or not all(isinstance(v, torch.Tensor) for v in data.values()):
+        raise CheckpointError(f"{path}: expected a flat dict of tensors. Fix: export the model's state_dict().")
+    return data
+
+
+@dataclass
+class KeyReport:
+    """Differences between a module's state dict and a checkpoint's."""
+
+    missing: list[str] = field(default_factory=list)
+    unexpected: list[str] = field(default_factory=list)
+    mismatched: list[tuple[str, tuple, tuple]] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        return not (self.missing or self.unexpected or self.mismatched)
+
+    def describe(self, limit: int = 8) -> str:
+        parts = []
+        for label, items in (("missing", self.missing), ("unexpected", self.unexpected)):
+            if items:
+                shown = ", ".join(items[:limit]) + (f", ... ({len(items)} in all)" if len(items) > limit else "")
+                parts.append(f"{len(items)} {label} keys: {shown}")
+        if self.mismatched:
+            shown = ", ".join(f"{k} file {tuple(a)} vs model {tuple(b)}" for k, a, b in self.mismatched[:limit])
+            parts.append(f"{len(self.mismatched)} shape mismatches: {shown}")
+        return "; ".join(parts)
+
+
+def compare_keys(expected: dict[str, tuple], found: dict[str, torch.Tensor]) -> KeyReport:
+    """expected: key -> shape of the module; found: the checkpoint's tensors."""
+    report = KeyReport()
+    report.missing = sorted(k for k in expected if k not in found)
+    report.unexpected = sorted(k for k in found if k not in expected)
+    report.mismatched = [(k, tuple(found[k].shape), tuple(s)) for k, s in expected.items() if k in found and tuple(found[k].shape) != tuple(s)]
+    return report
+
+
+def load_strict(module: nn.Module, state_dict: dict[str, torch.Tensor], source: str, assign: bool = False) -> None:
+    """Load every key with the right shape or raise a CheckpointError naming the file and the differences."""
+    expected = {k: tuple(v.shape) for k, v in module.state_dict().items()}
+    report = compare_keys(expected, state_dict)
+    if not report.clean:
+        raise CheckpointError(f"{source}: does not match {type(module).__name__}: {report.describe()}.")
+    module.load_state_dict(state_dict, strict=True, assign=assign)

@@ -1,0 +1,224 @@
+"""Video sampling with the region-gated model: one clip, or a long sequence by window schedules.
+
+Shift fusion (002 §3.3, Algorithm 1) is the default long-video strategy: every step runs the model on
+the schedule's full-length windows (latents, audio blocks and masks gathered at the same indices, so
+frame i always sees audio i), fuses the window outputs into one sequence prediction and takes ONE
+scheduler step on the whole sequence. Overlapping windows use the same loop with blend weights; Hallo's
+motion frames (001 §3.3) denoise clips one after another, the previous clip's last frames held known.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+
+from .config import PortraitModelConfig
+from .errors import PortraitInputError
+from .guidance import GuidanceScales
+from .long_video_schedule import WindowSchedule, motion_frame_clips, overlap_schedule, shift_fusion_schedule
+from .portrait_model import PortraitModel, ReferenceFeatures
+from .scheduling import make_scheduler
+
+#: callback(done, total, preview) -- preview is a b c h w latent of the frame being worked on; raising aborts.
+StepCallback = Callable[[int, int, torch.Tensor | None], None]
+
+STRATEGIES = ("shift_fusion", "overlap", "motion_frames")
+
+
+@dataclass(frozen=True)
+class LongVideoOptions:
+    """How sequences longer than one clip are sampled (the ShiftFusionLongVideo node's settings)."""
+
+    strategy: str = "shift_fusion"
+    alpha: int = 7  # Sonic's shift per step, in frames
+    seam: str = "silent_pad"  # or "circular" (Sonic's released code)
+    overlap: int = 4  # frames shared by neighbouring windows (strategy "overlap")
+    motion_frames: int = 2  # preceding frames held known (strategy "motion_frames")
+
+
+@dataclass(frozen=True)
+class SamplerSettings:
+    steps: int = 25
+    scheduler: str = "ddim"
+    guidance: GuidanceScales = field(default_factory=GuidanceScales)
+    seed: int = 0
+
+
+@dataclass
+class VideoConditions:
+    """Inputs of one video (b = 1 in the nodes, more in training/benchmarks).
+
+    reference_latent: b c h w, already multiplied by the model's latent scale; audio_blocks: b n l c;
+    silence_block: l c (audio of silence, for padding frames); masks: b r h w at latent resolution;
+    region_scales: b r motion-frequency sliders.
+    """
+
+    reference_latent: torch.Tensor
+    audio_blocks: torch.Tensor
+    silence_block: torch.Tensor
+    masks: torch.Tensor
+    region_scales: torch.Tensor
+
+
+def check_conditions(config: PortraitModelConfig, cond: VideoConditions, settings: SamplerSettings) -> None:
+    """Raise PortraitInputError for inputs the model cannot use, before any heavy work."""
+    expected = (config.audio.context_frames, config.audio.feature_dim)
+    found = tuple(cond.audio_blocks.shape[2:])
+    if found != expected:
+        raise PortraitInputError(
+            "audio",
+            f"audio blocks of shape (l, c) = {found}, the model's audio projection takes {expected} ({config.audio.encoder})",
+            f"encode the audio with the '{config.audio.encoder}' encoder and context_frames={expected[0]}",
+        )
+    if cond.audio_blocks.shape[1] < 1:
+        raise PortraitInputError("audio", "no video frames", "give audio at least one frame long")
+    if settings.steps < 1:
+        raise PortraitInputError("steps", f"{settings.steps} steps", "use at least 1 denoising step")
+    if cond.masks.shape[1] != len(config.regions):
+        raise PortraitInputError(
+            "regions", f"{cond.masks.shape[1]} region masks, the model gates {len(config.regions)} {config.regions}",
+            "build the masks with the layout this model was trained with",
+        )
+    lat_h, lat_w = cond.reference_latent.shape[-2:]
+    mask_h, mask_w = cond.masks.shape[-2:]
+    if abs(mask_h / mask_w - lat_h / lat_w) > 0.02:
+        raise PortraitInputError(
+            "regions", f"masks of {mask_w}x{mask_h} do not match the reference's aspect ({lat_w}x{lat_h} latent)",
+            "build the region masks from the same portrait image that is used as reference",
+        )
+
+
+def initial_noise(seed: int, latent: torch.Tensor, frames: int, padded_frames: int) -> torch.Tensor:
+    """Seeded noise b c padded_frames h w, drawn on the CPU so a seed gives the same video on every device.
+
+    The first `frames` frames are drawn first, so the real frames' noise does not depend on the padding
+    a long-video strategy adds.
+    """
+    generator = torch.Generator("cpu").manual_seed(seed)
+    batch, channels, height, width = latent.shape
+    real = torch.randn((batch, channels, frames, height, width), generator=generator)
+    pad = torch.randn((batch, channels, padded_frames - frames, height, width), generator=generator)
+    return torch.cat([real, pad], dim=2).to(latent.device)
+
+
+def guided_prediction(
+    model: PortraitModel,
+    sample: torch.Tensor,
+    timestep: torch.Tensor,
+    reference: ReferenceFeatures,
+    audio_blocks: torch.Tensor,
+    cond: VideoConditions,
+    guidance: GuidanceScales,
+) -> torch.Tensor:
+    """All CFG branches of one window in one batch. sample: b c f h w, audio_blocks: b f l c -> b c f h w."""
+    branches = guidance.branches()
+    batch, k = sample.shape[0], len(branches)
+    dtype = next(model.parameters()).dtype
+    device = sample.device
+    videos = torch.arange(batch, device=device).repeat(k)
+    with_reference = torch.tensor([b != "uncond" for b in branches], device=device).repeat_interleave(batch)
+    scales = torch.cat([cond.region_scales * float(b == "full") for b in branches]).to(device, dtype)
+    output = model.predict(
+        sample.repeat(k, 1, 1, 1, 1).to(dtype),
+        timestep.to(device).expand(k * batch),
+        reference,
+        audio_blocks.repeat(k, 1, 1, 1).to(device),
+        cond.masks.repeat(k, 1, 1, 1).to(device, dtype),
+        scales,
+        videos,
+        with_reference,
+    ).float()
+    return guidance.combine(dict(zip(branches, output.chunk(k))))
+
+
+def padded_audio(cond: VideoConditions, length: int) -> torch.Tensor:
+    """b n l c -> b length l c, frames past n carrying the silence block."""
+    blocks = cond.audio_blocks
+    missing = length - blocks.shape[1]
+    if missing <= 0:
+        return blocks
+    pad = cond.silence_block.to(blocks)[None, None].expand(blocks.shape[0], missing, -1, -1)
+    return torch.cat([blocks, pad], dim=1)
+
+
+def window_schedule(frames: int, clip_length: int, steps: int, options: LongVideoOptions) -> WindowSchedule:
+    """The per-step windows of the shift-fusion or overlap strategy."""
+    if options.strategy == "overlap":
+        return overlap_schedule(frames, clip_length, options.overlap, steps)
+    return shift_fusion_schedule(frames, clip_length, steps, options.alpha, options.seam)
+
+
+def sample_video(
+    model: PortraitModel,
+    cond: VideoConditions,
+    settings: SamplerSettings = SamplerSettings(),
+    long_video: LongVideoOptions = LongVideoOptions(),
+    callback: StepCallback | None = None,
+) -> torch.Tensor:
+    """Denoise a whole video. -> b c n h w latents (model scale; divide by latent_scale for the VAE)."""
+    if long_video.strategy not in STRATEGIES:
+        raise PortraitInputError("strategy", f"unknown strategy '{long_video.strategy}'", f"choose one of {STRATEGIES}")
+    config = model.config
+    check_conditions(config, cond, settings)
+    with torch.no_grad():
+        reference = model.encode_reference(cond.reference_latent.to(next(model.parameters())))
+        if long_video.strategy == "motion_frames":
+            return _sample_motion_frames(model, cond, reference, settings, long_video, callback)
+        return _sample_windows(model, cond, reference, settings, long_video, callback)
+
+
+def _sample_windows(model, cond, reference, settings, long_video, callback) -> torch.Tensor:
+    frames = cond.audio_blocks.shape[1]
+    schedule = window_schedule(frames, model.config.clip_length, settings.steps, long_video)
+    latent = cond.reference_latent
+    device = latent.device
+    scheduler = make_scheduler(settings.scheduler, model.config)
+    scheduler.set_timesteps(settings.steps, device=device)
+    audio = padded_audio(cond, schedule.padded_length)
+    x = initial_noise(settings.seed, latent, frames, schedule.padded_length) * scheduler.init_noise_sigma
+    total, done = schedule.clip_forwards, 0
+    for step, t in enumerate(scheduler.timesteps):
+        model_input = scheduler.scale_model_input(x, t)
+
+        def window_outputs():
+            nonlocal done
+            for window in schedule.steps[step]:
+                window = window.to(device)
+                yield guided_prediction(
+                    model, model_input.index_select(2, window), t, reference, audio.index_select(1, window), cond, settings.guidance
+                )
+                done += 1
+                if callback is not None:
+                    callback(done, total, x[:, :, window[0]])
+
+        x = scheduler.step(schedule.fuse_step(step, window_outputs()), t, x).prev_sample
+    return x[:, :, :frames]
+
+
+def _sample_motion_frames(model, cond, reference, settings, long_video, callback) -> torch.Tensor:
+    frames = cond.audio_blocks.shape[1]
+    clips = motion_frame_clips(frames, model.config.clip_length, long_video.motion_frames)
+    latent = cond.reference_latent
+    device = latent.device
+    audio = padded_audio(cond, clips.padded_length)
+    noise = initial_noise(settings.seed, latent, frames, clips.padded_length)
+    result = torch.zeros_like(noise)
+    total, done = len(clips) * settings.steps, 0
+    for new, context in clips:
+        new, context = new.to(device), context.to(device)
+        scheduler = make_scheduler(settings.scheduler, model.config)
+        scheduler.set_timesteps(settings.steps, device=device)
+        x = noise[:, :, new] * scheduler.init_noise_sigma
+        window = torch.cat([context, new])
+        for t in scheduler.timesteps:
+            known = scheduler.add_noise(result[:, :, context], noise[:, :, context], t.reshape(1)) if len(context) else x[:, :, :0]
+            model_input = scheduler.scale_model_input(torch.cat([known, x], dim=2), t)
+            prediction = guided_prediction(model, model_input, t, reference, audio[:, window], cond, settings.guidance)
+            x = scheduler.step(prediction[:, :, len(context):], t, x).prev_sample
+            done += 1
+            if callback is not None:
+                callback(done, total, x[:, :, 0])
+        result[:, :, new] = x
+    return result[:, :, :frames]

@@ -1,0 +1,37 @@
+"""Tiny models and conditions shared by the model and sampler tests."""
+
+from __future__ import annotations
+
+import torch
+
+from pipelines.config import PortraitModelConfig
+from pipelines.portrait_model import PortraitModel
+from pipelines.sampler import VideoConditions
+
+TINY = PortraitModelConfig.named("tiny")
+
+
+def tiny_model(seed: int = 0, alpha: float | None = None, temporal: bool = True) -> PortraitModel:
+    """The tiny config with random weights; optionally set every gate alpha and wake the temporal modules."""
+    torch.manual_seed(seed)
+    model = PortraitModel(TINY).eval()
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            if alpha is not None and name.endswith(".alpha"):
+                param.fill_(alpha)
+            if temporal and ".motion_modules." in name and "proj_out" in name:
+                param.normal_(0, 0.2)  # zero-initialised in the release; random here so frames interact
+    return model
+
+
+def tiny_conditions(frames: int, size: int = 8, seed: int = 1) -> VideoConditions:
+    """Random reference latent, audio blocks and soft masks for one video of `frames` frames."""
+    g = torch.Generator().manual_seed(seed)
+    audio = TINY.audio
+    return VideoConditions(
+        reference_latent=torch.randn(1, 4, size, size, generator=g),
+        audio_blocks=torch.randn(1, frames, audio.context_frames, audio.feature_dim, generator=g),
+        silence_block=torch.zeros(audio.context_frames, audio.feature_dim),
+        masks=torch.rand(1, len(TINY.regions), size, size, generator=g),
+        region_scales=torch.ones(1, len(TINY.regions)),
+    )
