@@ -88,3 +88,42 @@ def compute_device():
 
 def offload_device():
     return mm.unet_offload_device()
+
+
+def wrap_for_model_management(model):
+    """A ModelPatcher so the host moves the model to the GPU for sampling and offloads it after."""
+    import comfy.model_patcher
+
+    return comfy.model_patcher.ModelPatcher(model, load_device=compute_device(), offload_device=offload_device())
+
+
+def load_to_device(patcher) -> None:
+    """Ask the host to load (and make room for) a wrapped model on the compute device."""
+    mm.load_models_gpu([patcher])
+
+
+def model_dtype(choice: str, device) -> "torch.dtype":
+    """Widget choice (auto / fp16 / bf16 / fp32) -> dtype; auto follows the host's UNet dtype policy."""
+    import torch
+
+    named = {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32}
+    if choice in named:
+        return named[choice]
+    return mm.unet_dtype(device=device, supported_dtypes=[torch.float16, torch.bfloat16, torch.float32])
+
+
+def sampling_callback(total: int):
+    """A sampler callback(done, total, latent) that shows latent previews (SD1.5 colours) on the progress bar."""
+    import comfy.latent_formats
+    import latent_preview
+
+    previewer = latent_preview.get_previewer(compute_device(), comfy.latent_formats.SD15())
+    report = progress_callback(total)
+
+    def on_step(done: int, total_now: int, latent) -> None:
+        preview = None
+        if previewer is not None and latent is not None:
+            preview = previewer.decode_latent_to_preview_image("JPEG", latent.float().cpu())
+        report(done, total_now, preview)
+
+    return on_step

@@ -28,6 +28,7 @@ class AudioEmbeddings:
     fps: float
     encoder: str
     duration_s: float
+    silence: torch.Tensor | None = None  # l c: the encoder's blocks for silence, used for padding frames
 
     @property
     def frames(self) -> int:

@@ -61,6 +61,9 @@ class VideoConditions:
     masks: torch.Tensor
     region_scales: torch.Tensor
 
+    def to(self, device) -> "VideoConditions":
+        return VideoConditions(**{name: value.to(device) for name, value in vars(self).items()})
+
 
 def check_conditions(config: PortraitModelConfig, cond: VideoConditions, settings: SamplerSettings) -> None:
     """Raise PortraitInputError for inputs the model cannot use, before any heavy work."""
@@ -80,13 +83,6 @@ def check_conditions(config: PortraitModelConfig, cond: VideoConditions, setting
         raise PortraitInputError(
             "regions", f"{cond.masks.shape[1]} region masks, the model gates {len(config.regions)} {config.regions}",
             "build the masks with the layout this model was trained with",
-        )
-    lat_h, lat_w = cond.reference_latent.shape[-2:]
-    mask_h, mask_w = cond.masks.shape[-2:]
-    if abs(mask_h / mask_w - lat_h / lat_w) > 0.02:
-        raise PortraitInputError(
-            "regions", f"masks of {mask_w}x{mask_h} do not match the reference's aspect ({lat_w}x{lat_h} latent)",
-            "build the region masks from the same portrait image that is used as reference",
         )
 
 

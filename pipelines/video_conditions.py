@@ -1,0 +1,60 @@
+"""Turn node-level inputs (images, masks, audio embeddings, sliders) into the sampler's VideoConditions."""
+
+from __future__ import annotations
+
+import torch
+
+from .conditions import AudioEmbeddings, RegionMasks
+from .config import PortraitModelConfig
+from .errors import PortraitInputError
+from .mask_resize import resize_region_masks
+from .sampler import VideoConditions
+
+#: Slider names -> region names they drive in each layout (Hallo's pose/lip/expression follow head/mouth/eyes).
+SLIDER_REGIONS = {"head": ("head", "pose"), "mouth": ("mouth", "lip"), "eyes": ("eyes", "expression")}
+
+
+def region_scales(config: PortraitModelConfig, sliders: dict[str, float]) -> torch.Tensor:
+    """Per-region motion-frequency scales in the model's region order: -> 1 r."""
+    by_region = {region: sliders[slider] for slider, regions in SLIDER_REGIONS.items() for region in regions}
+    unknown = [r for r in config.regions if r not in by_region]
+    if unknown:
+        raise PortraitInputError("model", f"regions {unknown} have no slider", "use a model with head/mouth/eyes or Hallo regions")
+    return torch.tensor([[by_region[r] for r in config.regions]], dtype=torch.float32)
+
+
+def ordered_masks(config: PortraitModelConfig, regions: RegionMasks, latent_size: tuple[int, int]) -> torch.Tensor:
+    """The region masks in the model's region order at latent resolution: -> 1 r h w."""
+    missing = [r for r in config.regions if r not in regions.names]
+    if missing:
+        raise PortraitInputError(
+            "regions", f"the masks hold {regions.names} but the model gates {config.regions}",
+            "set RegionMaskFromLandmarks' layout to the one this model uses",
+        )
+    masks = torch.stack([regions.channel(r) for r in config.regions], dim=1)[:1].float()
+    height, width = masks.shape[-2:]
+    if abs(height / width - latent_size[0] / latent_size[1]) > 0.02:
+        raise PortraitInputError(
+            "regions", f"masks of {width}x{height} px do not match the reference image's aspect ratio",
+            "build the region masks from the same portrait image that is used as reference",
+        )
+    return resize_region_masks(masks, latent_size)
+
+
+def video_conditions(
+    config: PortraitModelConfig,
+    reference_latent: torch.Tensor,
+    audio: AudioEmbeddings,
+    regions: RegionMasks,
+    sliders: dict[str, float],
+) -> VideoConditions:
+    """reference_latent: 1 c h w in VAE space (unscaled) -> VideoConditions for one video."""
+    blocks = audio.blocks[:1].float()
+    silence = audio.silence if audio.silence is not None else torch.zeros(blocks.shape[2:])
+    return VideoConditions(
+        reference_latent=reference_latent[:1].float() * config.latent_scale,
+        audio_blocks=blocks,
+        silence_block=silence.float(),
+        masks=ordered_masks(config, regions, tuple(reference_latent.shape[-2:])),
+        region_scales=region_scales(config, sliders),
+    )
