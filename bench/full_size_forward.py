@@ -1,0 +1,113 @@
+"""Full SD1.5-sized model: one 16-frame clip through ReferenceNet + gated UNet, time and peak memory.
+
+Usage: python bench/full_size_forward.py [--latent 8] [--dtype fp32] [--device cpu] [--cfg 1]
+Prints one JSON object and writes it to bench/results/full_size_forward_<device>.json.
+Weights are random (no SD1.5 weights here); the cost does not depend on their values.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from pipelines.config import PortraitModelConfig  # noqa: E402
+from pipelines.guidance import GuidanceScales  # noqa: E402
+from pipelines.motion_module import sinusoidal_table  # noqa: E402
+from pipelines.portrait_model import PortraitModel  # noqa: E402
+from pipelines.sampler import VideoConditions, guided_prediction  # noqa: E402
+
+DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+
+
+def build(config: PortraitModelConfig, device: str, dtype: torch.dtype) -> PortraitModel:
+    """The full model with small random weights, allocated once on the target device."""
+    with torch.device("meta"):
+        model = PortraitModel(config)
+    model = model.to_empty(device=device)
+    with torch.no_grad():
+        for param in model.parameters():
+            param.normal_(0, 0.02)
+        for name, buffer in model.named_buffers():
+            if name.endswith("pos_encoder.pe"):
+                buffer.copy_(sinusoidal_table(buffer.shape[1], buffer.shape[2]))
+    return model.to(dtype).eval()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--latent", type=int, default=8, help="latent side (64 = 512 px)")
+    parser.add_argument("--dtype", choices=sorted(DTYPES), default="fp32")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--cfg", type=float, default=1.0, help="1 = one branch; otherwise 3 branches (uncond/image/full)")
+    parser.add_argument("--repeats", type=int, default=2)
+    args = parser.parse_args()
+
+    config = PortraitModelConfig.named("sd15")
+    dtype = DTYPES[args.dtype]
+    started = time.perf_counter()
+    model = build(config, args.device, dtype)
+    build_s = time.perf_counter() - started
+    f, side = config.clip_length, args.latent
+    g = torch.Generator().manual_seed(0)
+    cond = VideoConditions(
+        reference_latent=torch.randn(1, 4, side, side, generator=g),
+        audio_blocks=torch.randn(1, f, config.audio.context_frames, config.audio.feature_dim, generator=g),
+        silence_block=torch.zeros(config.audio.context_frames, config.audio.feature_dim),
+        masks=torch.rand(1, len(config.regions), side, side, generator=g),
+        region_scales=torch.ones(1, len(config.regions)),
+    ).to(args.device)
+    sample = torch.randn(1, 4, f, side, side, generator=g).to(args.device)
+    guidance = GuidanceScales(args.cfg, args.cfg)
+    if args.device.startswith("cuda"):
+        torch.cuda.reset_peak_memory_stats()
+    times = {"reference_s": [], "denoise_step_s": []}
+    with torch.no_grad():
+        for _ in range(args.repeats):
+            t0 = time.perf_counter()
+            reference = model.encode_reference(cond.reference_latent.to(dtype))
+            if args.device.startswith("cuda"):
+                torch.cuda.synchronize()
+            t1 = time.perf_counter()
+            out = guided_prediction(model, sample, torch.tensor(500), reference, cond.audio_blocks, cond, guidance)
+            if args.device.startswith("cuda"):
+                torch.cuda.synchronize()
+            t2 = time.perf_counter()
+            times["reference_s"].append(t1 - t0)
+            times["denoise_step_s"].append(t2 - t1)
+    result = {
+        "what": "one 16-frame clip, SD1.5-sized ReferenceNet + region-gated UNet, random weights",
+        "device": args.device if not args.device.startswith("cuda") else torch.cuda.get_device_name(),
+        "cpu": platform.processor() or platform.machine(),
+        "threads": torch.get_num_threads(),
+        "dtype": args.dtype,
+        "latent": [side, side],
+        "frames": f,
+        "cfg_branches": len(guidance.branches()),
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "build_s": round(build_s, 2),
+        "reference_s": round(min(times["reference_s"]), 3),
+        "denoise_step_s": round(min(times["denoise_step_s"]), 3),
+        "output_finite": bool(torch.isfinite(out).all()),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_vram_mb": round(torch.cuda.max_memory_allocated() / 2**20, 1) if args.device.startswith("cuda") else None,
+        "command": "python " + " ".join(sys.argv),
+    }
+    text = json.dumps(result, indent=2)
+    print(text)
+    out_dir = ROOT / "bench" / "results"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / f"full_size_forward_{'cuda' if args.device.startswith('cuda') else 'cpu'}.json").write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
