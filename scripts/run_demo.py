@@ -11,7 +11,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
+import av
 from comfy_host import REPO_ROOT, ComfyHost, HostError
 from workflow_to_api import convert
 
@@ -25,10 +27,22 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def run_demo() -> str:
+def describe_video(path: Path) -> str:
+    """Frame count, frame rate and audio duration of an mp4; raises HostError when a stream is missing."""
+    with av.open(str(path)) as container:
+        if not container.streams.video or not container.streams.audio:
+            raise HostError(f"{path} lacks a {'video' if not container.streams.video else 'audio'} stream")
+        video, audio = container.streams.video[0], container.streams.audio[0]
+        audio_seconds = float(audio.duration * audio.time_base) if audio.duration else float("nan")
+        return f"{video.frames} frames at {float(video.average_rate):g} fps, {audio_seconds:.2f} s of audio"
+
+
+def run_demo() -> Path:
     """Make the demo models, run the demo workflow, and return the path of the mp4 it wrote."""
     log(f"demo models -> {MODELS_DIR}")
     subprocess.run([sys.executable, "-m", "scripts.make_demo_models", str(MODELS_DIR)], cwd=REPO_ROOT, check=True)
+    if not DEMO_INPUT_DIR.is_dir():
+        raise HostError(f"no {DEMO_INPUT_DIR}: the demo workflow's image and audio files belong there")
     with tempfile.TemporaryDirectory(prefix="gated-portrait-demo-") as base:
         host = ComfyHost(base, models_dir=MODELS_DIR, input_dir=DEMO_INPUT_DIR, output_dir=OUTPUT_DIR)
         with host:
@@ -40,7 +54,8 @@ def run_demo() -> str:
             videos = [path for path in host.output_paths(entry) if path.suffix == ".mp4"]
     if not videos:
         raise HostError(f"the demo workflow finished without writing an mp4; outputs: {entry['outputs']}")
-    return str(videos[-1])
+    log(describe_video(videos[-1]))
+    return videos[-1]
 
 
 def main() -> int:

@@ -81,6 +81,8 @@ class _Graph:
         """[origin node id, output slot] feeding a link, PRIMITIVE for a PrimitiveNode, or None for no source."""
         while link_id is not None and link_id in self.links:
             _, origin_id, origin_slot = self.links[link_id][:3]
+            if origin_id not in self.nodes:
+                raise ValueError(f"link {link_id} starts at node {origin_id}, which is not in the workflow")
             origin = self.nodes[origin_id]
             if origin["type"] == PRIMITIVE:
                 return PRIMITIVE

@@ -14,3 +14,10 @@ def comfy_host(tmp_path_factory):
     """
     with ComfyHost(tmp_path_factory.mktemp("comfy_host")) as host:
         yield host
+
+
+def pytest_collection_modifyitems(items):
+    """Mark every test that uses the host `host`, so `-m "not host"` gives a quick host-free run."""
+    for item in items:
+        if "comfy_host" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.host)

@@ -45,14 +45,12 @@ def assert_solid_image_saved(host, entry, prefix):
     assert (pixels == (0x33, 0x66, 0x99)).all()
 
 
-@pytest.mark.host
 def test_the_six_nodes_are_registered_by_this_pack(comfy_host):
     object_info = comfy_host.object_info()
     modules = {node_id: object_info.get(node_id, {}).get("python_module") for node_id in PACK_NODE_IDS}
     assert modules == dict.fromkeys(PACK_NODE_IDS, PACK_PYTHON_MODULE)
 
 
-@pytest.mark.host
 def test_the_pack_imported_without_failure(comfy_host):
     log = comfy_host.log_text()
     assert pack_import_failure(log) is None
@@ -67,19 +65,16 @@ def test_import_failure_is_found_in_the_host_log():
     assert pack_import_failure(f"Import times for custom nodes:\n{other}\n") is None
 
 
-@pytest.mark.host
 def test_every_pack_node_has_a_description_and_input_tooltips(comfy_host):
     undocumented = {name: missing_docs(info) for name, info in comfy_host.pack_nodes().items()}
     assert {name: gaps for name, gaps in undocumented.items() if gaps} == {}
 
 
-@pytest.mark.host
 def test_the_docs_check_catches_an_undocumented_node(comfy_host):
     load_image = comfy_host.object_info()["LoadImage"]
     assert missing_docs(load_image) == ["description", "tooltip of image"]
 
 
-@pytest.mark.host
 def test_unknown_node_is_rejected_and_the_host_runs_the_next_prompt(comfy_host):
     with pytest.raises(PromptRejected) as rejected:
         comfy_host.run_prompt({"1": {"class_type": "NoSuchNode", "inputs": {}}})
@@ -87,7 +82,6 @@ def test_unknown_node_is_rejected_and_the_host_runs_the_next_prompt(comfy_host):
     assert_solid_image_saved(comfy_host, comfy_host.run_prompt(solid_image_prompt("after_rejected")), "after_rejected")
 
 
-@pytest.mark.host
 def test_a_node_error_is_reported_and_the_host_runs_the_next_prompt(comfy_host):
     (comfy_host.input_dir / "not_an_image.png").write_bytes(b"these bytes are no PNG")
     broken = {

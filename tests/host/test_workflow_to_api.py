@@ -171,7 +171,6 @@ def test_subgraphs_are_refused():
         convert(workflow, OBJECT_INFO)
 
 
-@pytest.mark.host
 def test_the_host_agrees_with_the_specs_and_runs_the_converted_workflow(comfy_host):
     """The same prompt from the host's /object_info; running it saves the EmptyImage colour, not its inverse."""
     object_info = comfy_host.object_info()
