@@ -68,6 +68,14 @@ def pack_import_failure(log: str) -> str | None:
     return None
 
 
+def import_traceback(log: str) -> str:
+    """The last traceback in the host log before its `Cannot import <pack>` line (the reason of the failure)."""
+    lines = log.splitlines()
+    end = next((i for i, line in enumerate(lines) if line.startswith("Cannot import") and PACK_FOLDER_NAME in line), len(lines))
+    starts = [i for i, line in enumerate(lines[:end]) if line.startswith("Traceback (most recent call last)")]
+    return "\n".join(lines[starts[-1] : end + 1]) if starts else ""
+
+
 class ComfyHost:
     """One ComfyUI server process with the pack linked in; use as a context manager or call start()/stop().
 
@@ -175,7 +183,7 @@ class ComfyHost:
         log = self.log_text()
         failure = pack_import_failure(log)
         if failure:
-            raise HostError(f"the host could not import the pack ({failure}):\n{log}")
+            raise HostError(f"the host could not import the pack: {failure}\n{import_traceback(log)}\n(log: {self.log_path})")
 
     def stop(self) -> None:
         """Stop the server (terminate, then kill after 10 s)."""

@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from scripts.comfy_host import PACK_FOLDER_NAME, PACK_PYTHON_MODULE, PromptFailed, PromptRejected, pack_import_failure
+from scripts.comfy_host import (
+    PACK_FOLDER_NAME,
+    PACK_PYTHON_MODULE,
+    PromptFailed,
+    PromptRejected,
+    import_traceback,
+    pack_import_failure,
+)
 
 PACK_NODE_IDS = (
     "AudioEncode",
@@ -58,11 +65,17 @@ def test_the_pack_imported_without_failure(comfy_host):
     assert len(timing_lines) == 1 and " seconds: " in timing_lines[0], log
 
 
-def test_import_failure_is_found_in_the_host_log():
-    failed = f"   0.1 seconds (IMPORT FAILED): /tmp/x/custom_nodes/{PACK_FOLDER_NAME}"
-    other = "   0.0 seconds (IMPORT FAILED): /tmp/x/custom_nodes/SomeOtherPack"
-    assert pack_import_failure(f"Import times for custom nodes:\n{other}\n{failed}\n") == failed.strip()
-    assert pack_import_failure(f"Import times for custom nodes:\n{other}\n") is None
+def test_import_failure_and_its_traceback_are_found_in_the_host_log():
+    pack = f"/tmp/x/custom_nodes/{PACK_FOLDER_NAME}"
+    other_traceback = "Traceback (most recent call last):\n  File 'a.py'\nValueError: an earlier, unrelated error\n"
+    pack_traceback = "Traceback (most recent call last):\n  File 'nodes/__init__.py'\nModuleNotFoundError: No module named 'x'"
+    cannot_import = f"Cannot import {pack} module for custom nodes: No module named 'x'"
+    timings = f"Import times for custom nodes:\n   0.0 seconds (IMPORT FAILED): /tmp/x/custom_nodes/SomeOtherPack\n"
+    failed = f"   0.1 seconds (IMPORT FAILED): {pack}"
+    log = f"{other_traceback}{pack_traceback}\n\n{cannot_import}\n\n{timings}{failed}\n"
+    assert pack_import_failure(log) == failed.strip()
+    assert import_traceback(log) == f"{pack_traceback}\n\n{cannot_import}"
+    assert pack_import_failure(timings) is None
 
 
 def test_every_pack_node_has_a_description_and_input_tooltips(comfy_host):
