@@ -79,7 +79,8 @@ def shift_fusion_schedule(
     P = ceil((N + f - 1) / f) * f, else P = ceil(N/f) * f. Every padded index is visited exactly once per
     step, and because a window holds f frames, the window that wraps P-1 -> 0 can hold real frames of the
     start or of the end but never of both: the end of the video never shares a window with its start.
-    This costs one window per step more than eq. 5 unless N % f == 1 (or alpha % f == 0).
+    This costs one window per step more than eq. 5 unless N % f == 1 (or alpha % f == 0). A video of at
+    most f frames is one unshifted window (padded to f).
     """
     _require_at_least(num_frames, 1, "num_frames", "give audio at least one video frame long")
     _require_at_least(clip_length, 1, "clip_length", "use the model's clip length (at least 1 frame)")
@@ -87,6 +88,8 @@ def shift_fusion_schedule(
     _require_at_least(alpha, 0, "alpha", "use a shift offset of 0 or more frames (Sonic uses 7)")
     if seam not in SEAMS:
         raise PortraitInputError("seam", f"unknown seam mode {seam!r}", f"choose one of {', '.join(SEAMS)}")
+    if seam == "silent_pad" and num_frames <= clip_length:
+        alpha = 0  # one window already holds the whole video: shifting would only split it
     shifts = alpha % clip_length != 0 and num_steps > 1
     padding = clip_length - 1 if seam == "silent_pad" and shifts else 0
     num_windows = math.ceil((num_frames + padding) / clip_length)

@@ -86,17 +86,22 @@ def check_conditions(config: PortraitModelConfig, cond: VideoConditions, setting
         )
 
 
-def initial_noise(seed: int, latent: torch.Tensor, frames: int, padded_frames: int) -> torch.Tensor:
-    """Seeded noise b c padded_frames h w, drawn on the CPU so a seed gives the same video on every device.
-
-    The first `frames` frames are drawn first, so the real frames' noise does not depend on the padding
-    a long-video strategy adds.
-    """
+def initial_noise(seed: int, latent: torch.Tensor, frames: int) -> torch.Tensor:
+    """Seeded noise b c frames h w, drawn on the CPU so a seed gives the same video on every device."""
     generator = torch.Generator("cpu").manual_seed(seed)
     batch, channels, height, width = latent.shape
-    real = torch.randn((batch, channels, frames, height, width), generator=generator)
-    pad = torch.randn((batch, channels, padded_frames - frames, height, width), generator=generator)
-    return torch.cat([real, pad], dim=2).to(latent.device)
+    return torch.randn((batch, channels, frames, height, width), generator=generator).to(latent.device)
+
+
+def padded_noise(noise: torch.Tensor, padded_frames: int, seed: int) -> torch.Tensor:
+    """b c n h w -> b c padded_frames h w; the padding frames get their own seeded noise, the real ones keep theirs."""
+    missing = padded_frames - noise.shape[2]
+    if missing <= 0:
+        return noise
+    generator = torch.Generator("cpu").manual_seed(seed + 1)
+    batch, channels, _, height, width = noise.shape
+    pad = torch.randn((batch, channels, missing, height, width), generator=generator).to(noise)
+    return torch.cat([noise, pad], dim=2)
 
 
 def guided_prediction(
@@ -139,6 +144,16 @@ def padded_audio(cond: VideoConditions, length: int) -> torch.Tensor:
     return torch.cat([blocks, pad], dim=1)
 
 
+def silent_frames(scheduler, reference_latent: torch.Tensor, noise: torch.Tensor, timestep: torch.Tensor) -> torch.Tensor:
+    """Padding frames at noise level t: the still reference re-noised with their own noise (b c p h w).
+
+    Reset every step, they carry no information between windows, so padding never links the video's
+    end to its start (the silent_pad seam).
+    """
+    still = reference_latent[:, :, None].expand_as(noise)
+    return scheduler.add_noise(still, noise, timestep.reshape(1))
+
+
 def window_schedule(frames: int, clip_length: int, steps: int, options: LongVideoOptions) -> WindowSchedule:
     """The per-step windows of the shift-fusion or overlap strategy."""
     if options.strategy == "overlap":
@@ -152,30 +167,38 @@ def sample_video(
     settings: SamplerSettings = SamplerSettings(),
     long_video: LongVideoOptions = LongVideoOptions(),
     callback: StepCallback | None = None,
+    noise: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Denoise a whole video. -> b c n h w latents (model scale; divide by latent_scale for the VAE)."""
+    """Denoise a whole video. -> b c n h w latents (model scale; divide by latent_scale for the VAE).
+
+    noise: b c n h w starting noise (default: drawn from settings.seed).
+    """
     if long_video.strategy not in STRATEGIES:
         raise PortraitInputError("strategy", f"unknown strategy '{long_video.strategy}'", f"choose one of {STRATEGIES}")
     config = model.config
     check_conditions(config, cond, settings)
+    if noise is None:
+        noise = initial_noise(settings.seed, cond.reference_latent, cond.audio_blocks.shape[1])
     with torch.no_grad():
         reference = model.encode_reference(cond.reference_latent.to(next(model.parameters())))
         if long_video.strategy == "motion_frames":
-            return _sample_motion_frames(model, cond, reference, settings, long_video, callback)
-        return _sample_windows(model, cond, reference, settings, long_video, callback)
+            return _sample_motion_frames(model, cond, reference, settings, long_video, callback, noise)
+        return _sample_windows(model, cond, reference, settings, long_video, callback, noise)
 
 
-def _sample_windows(model, cond, reference, settings, long_video, callback) -> torch.Tensor:
+def _sample_windows(model, cond, reference, settings, long_video, callback, noise) -> torch.Tensor:
     frames = cond.audio_blocks.shape[1]
     schedule = window_schedule(frames, model.config.clip_length, settings.steps, long_video)
-    latent = cond.reference_latent
-    device = latent.device
+    device = cond.reference_latent.device
     scheduler = make_scheduler(settings.scheduler, model.config)
     scheduler.set_timesteps(settings.steps, device=device)
     audio = padded_audio(cond, schedule.padded_length)
-    x = initial_noise(settings.seed, latent, frames, schedule.padded_length) * scheduler.init_noise_sigma
+    x = padded_noise(noise, schedule.padded_length, settings.seed) * scheduler.init_noise_sigma
+    pad_noise = x[:, :, frames:] / scheduler.init_noise_sigma
     total, done = schedule.clip_forwards, 0
     for step, t in enumerate(scheduler.timesteps):
+        if schedule.padded_length > frames:
+            x[:, :, frames:] = silent_frames(scheduler, cond.reference_latent, pad_noise, t)
         model_input = scheduler.scale_model_input(x, t)
 
         def window_outputs():
@@ -193,13 +216,12 @@ def _sample_windows(model, cond, reference, settings, long_video, callback) -> t
     return x[:, :, :frames]
 
 
-def _sample_motion_frames(model, cond, reference, settings, long_video, callback) -> torch.Tensor:
+def _sample_motion_frames(model, cond, reference, settings, long_video, callback, noise) -> torch.Tensor:
     frames = cond.audio_blocks.shape[1]
     clips = motion_frame_clips(frames, model.config.clip_length, long_video.motion_frames)
-    latent = cond.reference_latent
-    device = latent.device
+    device = cond.reference_latent.device
     audio = padded_audio(cond, clips.padded_length)
-    noise = initial_noise(settings.seed, latent, frames, clips.padded_length)
+    noise = padded_noise(noise, clips.padded_length, settings.seed)
     result = torch.zeros_like(noise)
     total, done = len(clips) * settings.steps, 0
     for new, context in clips:

@@ -47,9 +47,14 @@ def reference_fuse(window_outputs, windows, padded_length, weights=None):
 # ---- shift fusion (Sonic Algorithm 1) ----
 
 
+def effective_alpha(frames, clip, alpha, seam):
+    """silent_pad runs a video of at most one clip as one unshifted window."""
+    return 0 if seam == "silent_pad" and frames <= clip else alpha
+
+
 def windows_per_step(frames, clip, alpha, steps, seam):
     """ceil(N/f) (Sonic eq. 5); silent_pad adds f - 1 silent frames whenever the grid shifts."""
-    shifts = alpha % clip != 0 and steps > 1
+    shifts = effective_alpha(frames, clip, alpha, seam) % clip != 0 and steps > 1
     padding = clip - 1 if seam == "silent_pad" and shifts else 0
     return math.ceil((frames + padding) / clip)
 
@@ -74,6 +79,7 @@ def test_every_step_runs_ceil_n_over_f_full_length_windows(frames, clip, alpha, 
 def test_windows_follow_the_shift_formula(frames, clip, alpha, steps, seam):
     schedule = shift_fusion_schedule(frames, clip, steps, alpha, seam)
     length = schedule.padded_length
+    alpha = effective_alpha(frames, clip, alpha, seam)
     for step, windows in enumerate(schedule.steps):
         expected = [
             [(clip * window - alpha * step + position) % length for position in range(clip)]
@@ -114,6 +120,7 @@ def test_alpha_zero_runs_the_same_consecutive_clips_every_step(frames, clip, ste
 def test_offset_grows_by_alpha_each_step(frames, clip, alpha, steps, seam):
     schedule = shift_fusion_schedule(frames, clip, steps, alpha, seam)
     length = schedule.padded_length
+    alpha = effective_alpha(frames, clip, alpha, seam)
     for step, windows in enumerate(schedule.steps):
         assert int(windows[0, 0]) == (-alpha * step) % length
     for earlier, later in zip(schedule.steps, schedule.steps[1:]):
@@ -129,6 +136,9 @@ def test_seams_agree_when_frames_fill_whole_clips_and_the_grid_does_not_shift(cl
     if alpha % clip == 0 or steps == 1:
         assert silent_pad.padded_length == clips * clip
         assert all(torch.equal(a, b) for a, b in zip(circular.steps, silent_pad.steps))
+    elif clips == 1:  # silent_pad keeps a one-clip video in one unshifted window
+        assert silent_pad.padded_length == clip
+        assert all(windows.tolist() == [list(range(clip))] for windows in silent_pad.steps)
     else:
         assert silent_pad.padded_length == (clips + 1) * clip
 

@@ -1,0 +1,103 @@
+"""Audio nodes: load a speech encoder folder, encode AUDIO into per-video-frame audio context blocks."""
+
+from __future__ import annotations
+
+from ..pipelines.audio import LAYOUTS, audio_preview, embed_audio, load_audio_encoder
+from .host import compute_device, list_model_dirs, progress_callback, resolve_model_dir
+
+
+class PortraitAudioEncoderLoader:
+    """Loads a Hugging Face speech-encoder folder (wav2vec2 / XLS-R / Whisper) from models/audio_encoders.
+
+    Not named AudioEncoderLoader: ComfyUI core has a node with that id, and the host drops duplicates.
+    """
+
+    DESCRIPTION = (
+        "Loads a speech encoder from a Hugging Face folder (config.json + model.safetensors or pytorch_model.bin) in "
+        "ComfyUI/models/audio_encoders, offline. The layout decides the features: xlsr_mean (LinguaLinker, XLS-R "
+        "blocks averaged), wav2vec2_stacked (Hallo, wav2vec2-base-960h, 12 layers stacked), whisper_windows (Sonic, "
+        "Whisper encoder stages, 0.2 s per frame). Use the layout your portrait model was trained with."
+    )
+    CATEGORY = "GatedPortrait/audio"
+    RETURN_TYPES = ("PORTRAIT_AUDIO_ENCODER",)
+    RETURN_NAMES = ("audio_encoder",)
+    OUTPUT_TOOLTIPS = ("The loaded encoder (kept on the CPU; moved to the GPU only while encoding).",)
+    FUNCTION = "load"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "encoder_folder": (list_model_dirs("audio_encoders"), {"tooltip": (
+                    "A model folder inside ComfyUI/models/audio_encoders, e.g. wav2vec2-base-960h (Hallo), "
+                    "wav2vec2-xls-r-300m, or whisper-tiny.en (made by scripts/convert_whisper_tiny.py).")}),
+                "layout": (["auto", *LAYOUTS], {"default": "auto", "tooltip": (
+                    "auto: whisper folders -> whisper_windows; wav2vec2 with 12 layers x 768 -> wav2vec2_stacked "
+                    "(Hallo); other wav2vec2 -> xlsr_mean (LinguaLinker). Override to force a layout.")}),
+            }
+        }
+
+    def load(self, encoder_folder: str, layout: str):
+        return (load_audio_encoder(resolve_model_dir("audio_encoders", encoder_folder), layout),)
+
+
+class AudioEncode:
+    """Speech -> per-video-frame audio context blocks (b f l c), a preview and the frame count."""
+
+    DESCRIPTION = (
+        "Encodes speech into one audio context block per video frame for the portrait sampler. Any sample rate, "
+        "mono or multi-channel (downmixed), any length (30 s windows, cross-faded). Frames: ceil(duration x fps). "
+        "The preview shows the waveform energy under the video frame grid."
+    )
+    CATEGORY = "GatedPortrait/audio"
+    RETURN_TYPES = ("PORTRAIT_AUDIO", "IMAGE", "INT")
+    RETURN_NAMES = ("audio_embeddings", "preview", "frame_count")
+    OUTPUT_TOOLTIPS = (
+        "Audio context blocks b f l c with fps, encoder kind and the blocks of silence, for GatedUNetSample.",
+        "Waveform energy (blue) over the video frame grid; the red line is the end of the audio.",
+        "Number of video frames F = ceil(duration x fps): the length of the video to generate.",
+    )
+    FUNCTION = "encode"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "audio": ("AUDIO", {"tooltip": "The speech (e.g. from LoadAudio). Its length sets the video length."}),
+                "audio_encoder": ("PORTRAIT_AUDIO_ENCODER", {"tooltip": "From Load Audio Encoder (GatedPortrait)."}),
+                "fps": ("FLOAT", {"default": 25.0, "min": 1.0, "max": 120.0, "step": 0.01, "tooltip": (
+                    "Frame rate of the video to generate (Hallo and LinguaLinker models: 25).")}),
+                "context_frames": ("INT", {"default": 5, "min": 1, "max": 15, "step": 2, "tooltip": (
+                    "Odd audio context window l per video frame for the wav2vec2 layouts (5 = the frame +- 2, as the "
+                    "papers). whisper_windows always uses 0.2 s (10 positions).")}),
+                "normalize_loudness": ("BOOLEAN", {"default": False, "tooltip": (
+                    "Bring the speech to -23 LUFS before encoding (helps very quiet or very loud recordings).")}),
+            },
+            "optional": {
+                "vocals": ("AUDIO", {"tooltip": (
+                    "Optional already-separated vocals of the same clip: encoded instead of the mix, so music and "
+                    "noise do not drive the face. Must be as long as `audio`.")}),
+            },
+        }
+
+    def encode(self, audio, audio_encoder, fps, context_frames, normalize_loudness, vocals=None):
+        embeddings = embed_audio(
+            audio_encoder,
+            audio["waveform"],
+            audio["sample_rate"],
+            fps=fps,
+            context_frames=context_frames,
+            loudness=normalize_loudness,
+            vocals=None if vocals is None else (vocals["waveform"], vocals["sample_rate"]),
+            device=compute_device(),
+            callback=progress_callback(1),  # the windowed encoder reports the real window count
+        )
+        preview = audio_preview(audio["waveform"], audio["sample_rate"], embeddings.frames, fps)
+        return (embeddings, preview, embeddings.frames)
+
+
+NODE_CLASS_MAPPINGS = {"PortraitAudioEncoderLoader": PortraitAudioEncoderLoader, "AudioEncode": AudioEncode}
+NODE_DISPLAY_NAME_MAPPINGS = {
+    "PortraitAudioEncoderLoader": "Load Audio Encoder (GatedPortrait)",
+    "AudioEncode": "Audio Encode (GatedPortrait)",
+}
