@@ -239,8 +239,8 @@ class ComfyHost:
             async with session.ws_connect(f"{self.url}/ws?clientId={client_id}") as ws:
                 async with session.post(self.url + "/prompt", json={"prompt": prompt, "client_id": client_id}) as answer:
                     body = await answer.json()
-                if answer.status != 200:
-                    raise PromptRejected(body)
+                if answer.status != 200 or body.get("node_errors"):
+                    raise PromptRejected(body)  # node_errors with 200: the host runs only the valid outputs
                 prompt_id = body["prompt_id"]
                 try:
                     await asyncio.wait_for(self._wait_for_end(ws, prompt_id), timeout)
