@@ -21,8 +21,15 @@ PACK_FOLDERS = {
 }
 
 
+#: Models the install step converts into the pack's own `models/` folder, listed beside the user's.
+PACK_MODELS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "models")
+INSTALLED_FOLDERS = ("audio_encoders",)
+
+
 def register_model_folders() -> None:
     """Add the pack's model folders to `folder_paths` (idempotent, no folder is created)."""
+    for name in INSTALLED_FOLDERS:
+        folder_paths.add_model_folder_path(name, os.path.join(PACK_MODELS_DIR, name))
     for name, (sub, exts) in PACK_FOLDERS.items():
         path = os.path.join(folder_paths.models_dir, sub)
         if name in folder_paths.folder_names_and_paths:

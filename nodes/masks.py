@@ -9,10 +9,10 @@ from ..pipelines.conditions import HALLO_REGIONS, LINGUALINKER_REGIONS
 from ..pipelines.face_landmarks import find_face_landmarks
 from ..pipelines.mask_preview import draw_region_preview
 from ..pipelines.region_masks import HALLO_FACE_EXPAND, LAYOUTS, RegionAreas, portrait_region_masks
-from .host import resolve_model_file
+from .host import PACK_MODELS_DIR, resolve_model_file
 
 #: The pack's default face models, put there by `scripts/fetch_face_models.py` (make install).
-DEFAULT_FACE_MODELS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "models", "face")
+DEFAULT_FACE_MODELS = os.path.join(PACK_MODELS_DIR, "face")
 NO_TASK_FILE = "none"
 
 
