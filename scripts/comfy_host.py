@@ -198,6 +198,12 @@ class ComfyHost:
                 self._process.wait()
         self._process = None
 
+    def peak_rss_mb(self) -> float:
+        """The server process's peak resident memory so far (Linux VmHWM), in MB."""
+        status = Path(f"/proc/{self._process.pid}/status").read_text()
+        (line,) = [row for row in status.splitlines() if row.startswith("VmHWM:")]
+        return int(line.split()[1]) / 1024
+
     def is_running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
