@@ -21,9 +21,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from bench.report import report
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-RESULT = os.path.join(REPO_ROOT, "bench", "results", "audio.json")
 WHISPER_TINY_EN = os.path.join(REPO_ROOT, "models", "audio_encoders", "whisper-tiny.en")
 TINY_KINDS = ("xlsr_mean", "wav2vec2_stacked", "whisper_windows")
 SAMPLE_RATE = 44100
@@ -122,10 +122,7 @@ def main() -> None:
             "cpu_threads": os.cpu_count(), "torch_threads": __import__("torch").get_num_threads(),
         },
     }
-    os.makedirs(os.path.dirname(RESULT), exist_ok=True)
-    with open(RESULT, "w") as f:
-        json.dump(result, f, indent=2)
-    print(json.dumps(result))
+    report("audio", result)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from bench.report import report
 
 FRAME_COUNTS = (500, 1500, 3000)
 MODES = ("in_memory", "streaming")
@@ -30,7 +31,6 @@ LATENT_SIZE = 32  # x8 -> 256x256 frames
 CHUNK = 16
 FPS = 25.0
 SAMPLE_RATE = 48000
-RESULT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "decode.json")
 
 
 def tiny_vae():
@@ -138,10 +138,7 @@ def main() -> None:
             "cpu_threads": os.cpu_count(),
         },
     }
-    os.makedirs(os.path.dirname(RESULT), exist_ok=True)
-    with open(RESULT, "w") as f:
-        json.dump(result, f, indent=2)
-    print(json.dumps(result))
+    report("decode", result)
 
 
 if __name__ == "__main__":

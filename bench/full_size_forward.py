@@ -8,7 +8,6 @@ Weights are random (no SD1.5 weights here); the cost does not depend on their va
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import resource
 import sys
@@ -25,6 +24,7 @@ from pipelines.guidance import GuidanceScales  # noqa: E402
 from pipelines.motion_module import sinusoidal_table  # noqa: E402
 from pipelines.portrait_model import PortraitModel  # noqa: E402
 from pipelines.sampler import VideoConditions, guided_prediction  # noqa: E402
+from bench.report import report  # noqa: E402
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 
@@ -102,11 +102,7 @@ def main() -> None:
         "peak_vram_mb": round(torch.cuda.max_memory_allocated() / 2**20, 1) if args.device.startswith("cuda") else None,
         "command": "python " + " ".join(sys.argv),
     }
-    text = json.dumps(result, indent=2)
-    print(text)
-    out_dir = ROOT / "bench" / "results"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / f"full_size_forward_{'cuda' if args.device.startswith('cuda') else 'cpu'}.json").write_text(text + "\n")
+    report(f"full_size_forward_{'cuda' if args.device.startswith('cuda') else 'cpu'}", result)
 
 
 if __name__ == "__main__":

@@ -4,13 +4,13 @@ Run from the repository root: `.venv/bin/python -m bench.host_startup`. Prints o
 bench/results/host_startup.json.
 """
 
-import json
 import os
 import tempfile
 import time
 from pathlib import Path
 
 from scripts.comfy_host import ComfyHost
+from bench.report import report
 
 STARTS = 3
 TINY_PROMPT = {
@@ -33,10 +33,7 @@ def main() -> None:
         "cpu_count": os.cpu_count(),
         "load_average_1min": round(os.getloadavg()[0], 2),
     }
-    print(json.dumps(result))
-    out = Path(__file__).parent / "results" / "host_startup.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(result, indent=1) + "\n")
+    report("host_startup", result)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ median jump (1-2 = no visible seams).
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import resource
 import sys
@@ -26,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 from model_fixtures import TINY, tiny_conditions, tiny_model  # noqa: E402
 from pipelines.guidance import GuidanceScales  # noqa: E402
 from pipelines.sampler import LongVideoOptions, SamplerSettings, sample_video  # noqa: E402
+from bench.report import report  # noqa: E402
 
 STRATEGIES = {
     "shift_fusion": LongVideoOptions(strategy="shift_fusion", alpha=7, seam="silent_pad"),
@@ -85,10 +85,7 @@ def main() -> None:
         "model": "tiny config, random weights with temporal modules awake (1 thread, CPU)",
         "command": "python -m bench.long_video " + " ".join(sys.argv[1:]),
     }
-    text = json.dumps(result, indent=2)
-    print(text)
-    (ROOT / "bench" / "results").mkdir(parents=True, exist_ok=True)
-    (ROOT / "bench" / "results" / "long_video.json").write_text(text + "\n")
+    report("long_video", result)
 
 
 if __name__ == "__main__":

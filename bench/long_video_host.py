@@ -9,7 +9,6 @@ and writes bench/results/long_video_host.json.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 import tempfile
@@ -25,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from scripts.comfy_host import ComfyHost  # noqa: E402
 from scripts.make_demo_models import DEMO_ENCODER, DEMO_MODEL, DEMO_VAE, write_demo_models  # noqa: E402
+from bench.report import report  # noqa: E402
 
 DEMO_INPUTS = ROOT / "example_workflows" / "input"
 
@@ -99,9 +99,7 @@ def main() -> None:
                 "model": "tiny demo model (random weights), CPU",
                 "command": "python -m bench.long_video_host " + " ".join(sys.argv[1:]),
             }
-    text = json.dumps(result, indent=2)
-    print(text)
-    (ROOT / "bench" / "results" / "long_video_host.json").write_text(text + "\n")
+    report("long_video_host", result)
 
 
 if __name__ == "__main__":
