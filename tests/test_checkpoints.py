@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -135,3 +137,30 @@ def test_motion_module_file_fills_every_temporal_weight(tmp_path):
     save_file({**motion, "down_blocks.0.motion_modules.9.extra": torch.zeros(1)}, str(path))
     with pytest.raises(CheckpointError, match="unexpected.*motion_modules.9.extra"):
         load_motion_modules(model, path)
+
+
+def _ldm_key_map() -> dict[str, str]:
+    """diffusers -> original LDM UNet names for the tiny config, from ComfyUI's own table (the naming oracle)."""
+    comfy_dir = str(Path(__file__).resolve().parents[1] / ".venv" / "comfyui")
+    if comfy_dir not in sys.path:
+        sys.path.append(comfy_dir)
+    from comfy.cli_args import args
+
+    args.cpu = True
+    import comfy.utils
+
+    layout = {"num_res_blocks": [1, 1], "channel_mult": [1, 2], "transformer_depth": [1, 0],
+              "transformer_depth_output": [1, 1, 0, 0], "transformer_depth_middle": 1}
+    return comfy.utils.unet_to_diffusers(layout)
+
+
+def test_init_from_an_original_single_file_checkpoint(tmp_path):
+    unet = UNet2DConditionModel(**TINY.unet.diffusers_kwargs())
+    names = _ldm_key_map()
+    ldm = {"model.diffusion_model." + names[k]: v for k, v in unet.state_dict().items()}
+    ldm["first_stage_model.decoder.conv_in.weight"] = torch.zeros(1)  # the VAE and text encoder ride along
+    path = tmp_path / "sd15_single_file.safetensors"
+    save_file(ldm, str(path))
+    model = init_from_base(TINY, path)
+    source = unet.state_dict()
+    assert all(torch.equal(v, source[k]) for k, v in model.reference_net.state_dict().items())
