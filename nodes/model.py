@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import folder_paths
 
-from ..pipelines.config import PortraitModelConfig
-from ..pipelines.model_files import load_portrait_model
+from ..pipelines.config import PortraitModelConfig, shipped_configs
+from ..pipelines.model_files import init_from_base, load_portrait_model
 from .host import compute_device, model_dtype, resolve_model_file, wrap_for_model_management
 
 
@@ -54,5 +54,43 @@ class ReferenceNetLoad:
         return (PortraitModelHandle(wrap_for_model_management(model), model.config, model_name),)
 
 
-NODE_CLASS_MAPPINGS = {"ReferenceNetLoad": ReferenceNetLoad}
-NODE_DISPLAY_NAME_MAPPINGS = {"ReferenceNetLoad": "Load GatedPortrait Model (ReferenceNet + gated UNet)"}
+class PortraitModelFromBase:
+    """Builds the full-size model from the base weights users already own (a starting point for training)."""
+
+    DESCRIPTION = (
+        "Builds a GatedPortrait model from an SD1.5 UNet (fills the ReferenceNet and the denoiser's 2D blocks) and "
+        "AnimateDiff's mm_sd_v15_v2 motion module (fills the temporal modules), both checked key by key. The audio "
+        "gates and projections stay untrained: use it to start training, not to animate."
+    )
+    CATEGORY = "GatedPortrait/loaders"
+    RETURN_TYPES = ("PORTRAIT_MODEL",)
+    RETURN_NAMES = ("model",)
+    FUNCTION = "build"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "sd15_unet": (folder_paths.get_filename_list("checkpoints") + folder_paths.get_filename_list("diffusion_models"), {
+                    "tooltip": "An SD1.5 checkpoint (models/checkpoints, original single file) or UNet (models/unet, diffusers names)."}),
+                "motion_module": (folder_paths.get_filename_list("animatediff_models"), {
+                    "tooltip": "AnimateDiff v2 motion module, e.g. mm_sd_v15_v2.ckpt, in models/animatediff_models."}),
+                "config": (shipped_configs(), {"default": "sd15", "tooltip": (
+                    "Architecture sizes (pipelines/configs): sd15 for real SD1.5 weights; tiny for tests.")}),
+                "dtype": (["auto", "fp16", "bf16", "fp32"], {"default": "auto", "tooltip": "Weight precision (auto follows ComfyUI)."}),
+            }
+        }
+
+    def build(self, sd15_unet: str, motion_module: str, config: str, dtype: str):
+        folder = "checkpoints" if sd15_unet in folder_paths.get_filename_list("checkpoints") else "diffusion_models"
+        config = PortraitModelConfig.named(config)
+        model = init_from_base(config, resolve_model_file(folder, sd15_unet), resolve_model_file("animatediff_models", motion_module))
+        model = model.to(model_dtype(dtype, compute_device())).eval()
+        return (PortraitModelHandle(wrap_for_model_management(model), config, sd15_unet),)
+
+
+NODE_CLASS_MAPPINGS = {"ReferenceNetLoad": ReferenceNetLoad, "PortraitModelFromBase": PortraitModelFromBase}
+NODE_DISPLAY_NAME_MAPPINGS = {
+    "ReferenceNetLoad": "Load GatedPortrait Model (ReferenceNet + gated UNet)",
+    "PortraitModelFromBase": "GatedPortrait Model From SD1.5 + AnimateDiff (untrained gates)",
+}

@@ -48,6 +48,9 @@ class MotionConfig:
     heads: int = 8
     max_frames: int = 32  # length of the sinusoidal position table `pe`
     skip_blocks: tuple[str, ...] = ()  # e.g. ("down_blocks.3", "up_blocks.0") for Hallo's quirk
+    # Hallo's train-mode quirk (001 as released): the ReferenceNet also encodes this many motion frames (the
+    # previous clip's last frames) and their spatial self-attention inputs lead each temporal module's sequence.
+    reference_motion_frames: int = 0
 
 
 @dataclass
@@ -60,14 +63,30 @@ class AudioConfig:
     hidden_dim: int = 512
     tokens: int = 32  # m: audio tokens per video frame
     heads: int = 8  # heads of the gated audio cross-attention
+    module: str = "region_gate"  # "region_gate" (000 eq. 1-5) or "hallo" (001 §3.3, three masked branches)
+    # inner width of each audio module: "block_out" (the block's width) or "block_in" (the width Hallo's block
+    # constructor holds as `in_channels` when it builds the module; see hallo_audio_module.hallo_inner_widths)
+    width_rule: str = "block_out"
 
 
 @dataclass
 class IdentityConfig:
-    """Identity tokens for the spatial cross-attention, pooled from the reference latent."""
+    """Identity tokens for the spatial cross-attention: pooled from the reference latent, or (Hallo, 001 §3.2)
+    projected from a face-recognition embedding."""
 
     tokens: int = 4
     hidden_dim: int = 256
+    source: str = "reference_latent"  # or "face_embedding" (Hallo's ImageProj: Linear + LayerNorm)
+    embedding_dim: int = 512  # width of the face embedding (ArcFace) when source = "face_embedding"
+
+
+@dataclass
+class FaceLocatorConfig:
+    """Hallo's FaceLocator (001 §3.2): face-box mask image -> features added after the denoiser's conv_in."""
+
+    enabled: bool = False
+    input_channels: int = 3
+    channels: tuple[int, ...] = (16, 32, 64, 128)
 
 
 @dataclass
@@ -78,10 +97,15 @@ class PortraitModelConfig:
     motion: MotionConfig = field(default_factory=MotionConfig)
     audio: AudioConfig = field(default_factory=AudioConfig)
     identity: IdentityConfig = field(default_factory=IdentityConfig)
+    face_locator: FaceLocatorConfig = field(default_factory=FaceLocatorConfig)
     regions: tuple[str, ...] = ("head", "mouth", "eyes")  # gate regions r (000 eq. 2)
     clip_length: int = 16  # f: frames per clip the temporal modules see
     latent_scale: float = 0.18215  # SD1.5 VAE scaling factor
     prediction_type: str = "v_prediction"
+    # What the unconditional CFG branch drops. "pack": reference attention, identity tokens (zeros) and audio
+    # (region scales 0). "hallo" (001's released pipeline): reference attention, identity (= projection of a zero
+    # face embedding), face locator features and audio tokens (zeros; the region scales and masks stay).
+    uncond_branch: str = "pack"
     scheduler: dict = field(
         default_factory=lambda: {
             "beta_start": 0.00085,
@@ -99,7 +123,13 @@ class PortraitModelConfig:
     @classmethod
     def from_dict(cls, data: dict) -> "PortraitModelConfig":
         data = dict(data)
-        parts = {"unet": UNetConfig, "motion": MotionConfig, "audio": AudioConfig, "identity": IdentityConfig}
+        parts = {
+            "unet": UNetConfig,
+            "motion": MotionConfig,
+            "audio": AudioConfig,
+            "identity": IdentityConfig,
+            "face_locator": FaceLocatorConfig,
+        }
         for key, kind in parts.items():
             if key in data:
                 values = {k: tuple(v) if isinstance(v, list) else v for k, v in data[key].items()}
@@ -115,8 +145,11 @@ class PortraitModelConfig:
     @classmethod
     def named(cls, name: str) -> "PortraitModelConfig":
         """A config shipped in pipelines/configs/<name>.json (e.g. 'sd15', 'tiny')."""
-        path = CONFIG_DIR / f"{name}.json"
-        if not path.is_file():
-            known = sorted(p.stem for p in CONFIG_DIR.glob("*.json"))
-            raise KeyError(f"unknown model config '{name}'; shipped configs: {known}")
-        return cls.from_json(path.read_text())
+        if name not in shipped_configs():
+            raise KeyError(f"unknown model config '{name}'; shipped configs: {shipped_configs()}")
+        return cls.from_json((CONFIG_DIR / f"{name}.json").read_text())
+
+
+def shipped_configs() -> list[str]:
+    """Names of the configs in pipelines/configs/."""
+    return sorted(p.stem for p in CONFIG_DIR.glob("*.json"))
