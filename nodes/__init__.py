@@ -6,7 +6,7 @@ from .host import register_model_folders
 
 register_model_folders()
 
-_MODULES = ("model", "audio", "masks", "sampling", "video")
+_MODULES = ("model", "audio", "masks", "sampling", "video", "hallo")
 
 NODE_CLASS_MAPPINGS = {}
 NODE_DISPLAY_NAME_MAPPINGS = {}

@@ -18,6 +18,7 @@ PACK_FOLDERS = {
     "gated_portrait": ("gated_portrait", {".safetensors", ".pth", ".ckpt", ".pt", ".bin"}),
     "animatediff_models": ("animatediff_models", {".safetensors", ".ckpt", ".pth", ".pt"}),
     "face_landmarkers": ("face_landmarkers", {".task", ".tflite"}),
+    "hallo": ("hallo", {".pth", ".onnx"}),
 }
 
 

@@ -44,11 +44,15 @@ class AudioEmbeddings:
 class RegionMasks:
     """Soft region masks of the portrait, one channel per gate region.
 
-    masks: b r h w in 0..1 at image resolution; names: the region of each channel.
+    masks: b r h w in 0..1 at image resolution; names: the region of each channel. Hallo checkpoints also
+    read two face conditions of the same face (pipelines/hallo_face.py): face_image b 3 h w, the 0/1 face-box
+    image for the FaceLocator, and face_embedding b e, the raw ArcFace identity embedding.
     """
 
     masks: torch.Tensor
     names: tuple[str, ...]
+    face_image: torch.Tensor | None = None
+    face_embedding: torch.Tensor | None = None
 
     def channel(self, name: str) -> torch.Tensor:
         """b h w mask of one region."""

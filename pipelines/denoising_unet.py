@@ -3,7 +3,9 @@
 SD1.5's 2D blocks run per frame on `(b f)`; after each resnet + spatial transformer layer come the
 region-gated audio cross-attention (eq. 1-5) and an AnimateDiff temporal module. Keys of the 2D part
 equal the SD1.5 UNet's, the temporal modules equal `mm_sd_v15_v2.ckpt`'s, the gates live in
-`audio_modules`.
+`audio_modules`. The config picks the audio module (the pack's region gate or Hallo's three masked
+branches, `hallo_audio_module.py`) and, for Hallo, the FaceLocator features added after `conv_in` and the
+motion-frame features that lead the temporal modules' sequences (Hallo's train-mode behaviour).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import torch.nn as nn
 from einops import rearrange
 
 from .config import PortraitModelConfig
+from .hallo_audio_module import HalloAudioModule, hallo_inner_widths
 from .motion_module import MotionModule
 from .region_gate import RegionGatedAudioAttention
 from .unet_walk import build_sd_parts, timestep_embedding, walk_unet
@@ -25,13 +28,17 @@ class FrameConditions:
     """Per-row conditions of one denoiser call (rows = batch items x frames).
 
     audio_tokens: (b f) m d; masks: b r h w region masks; scales: b r region scales (0 = no audio);
-    identity_tokens: b k d.
+    identity_tokens: b k d; face_features: b c h w added after conv_in (Hallo's FaceLocator) or None;
+    motion_features: attn1 layer name -> b m t c ReferenceNet features of m motion frames, prepended to the
+    frames of the temporal module at that layer (Hallo's train-mode behaviour), or None.
     """
 
     audio_tokens: torch.Tensor
     masks: torch.Tensor
     scales: torch.Tensor
     identity_tokens: torch.Tensor
+    face_features: torch.Tensor | None = None
+    motion_features: dict[str, torch.Tensor] | None = None
 
 
 def _block_layers(config: PortraitModelConfig) -> list[tuple[str, int, int, bool]]:
@@ -46,6 +53,34 @@ def _block_layers(config: PortraitModelConfig) -> list[tuple[str, int, int, bool
     return layers
 
 
+def audio_module(config: PortraitModelConfig, channels: int, inner_channels: int) -> nn.Module:
+    """The audio module the config names, for one layer of `channels` width."""
+    audio, unet = config.audio, config.unet
+    if audio.module == "hallo":
+        return HalloAudioModule(channels, inner_channels, unet.cross_attention_dim, audio.heads, unet.norm_num_groups, len(config.regions))
+    if audio.module == "region_gate":
+        return RegionGatedAudioAttention(channels, unet.cross_attention_dim, audio.heads, len(config.regions), 4 * unet.block_out_channels[0])
+    raise ValueError(f"unknown audio module '{audio.module}'; known: 'region_gate', 'hallo'")
+
+
+def audio_inner_widths(config: PortraitModelConfig) -> dict[str, list[int]]:
+    """Inner width of each layer's audio module by block name, by the config's width rule."""
+    if config.audio.width_rule == "block_in":
+        return hallo_inner_widths(config.unet.block_out_channels, config.unet.layers_per_block)
+    if config.audio.width_rule == "block_out":
+        return {name: [channels] * layers for name, layers, channels, _ in _block_layers(config)}
+    raise ValueError(f"unknown audio width rule '{config.audio.width_rule}'; known: 'block_out', 'block_in'")
+
+
+def with_motion_frames(module: nn.Module, h: torch.Tensor, frames: int, motion: torch.Tensor) -> torch.Tensor:
+    """Temporal module over [motion frames ; frames], motion frames dropped after. h: (b f) c h w, motion: b m t c."""
+    height, width = h.shape[-2:]
+    lead = rearrange(motion.to(h.dtype), "b m (h w) c -> b m c h w", h=height, w=width)
+    sequence = torch.cat([lead, rearrange(h, "(b f) c h w -> b f c h w", f=frames)], dim=1)
+    out = module(rearrange(sequence, "b g c h w -> (b g) c h w"), sequence.shape[1])
+    return rearrange(rearrange(out, "(b g) c h w -> b g c h w", g=sequence.shape[1])[:, lead.shape[1]:], "b f c h w -> (b f) c h w")
+
+
 class GatedDenoisingUNet(nn.Module):
     """b c f h w noisy latents -> b c f h w model output (epsilon or v)."""
 
@@ -54,7 +89,7 @@ class GatedDenoisingUNet(nn.Module):
         self.config = config
         for name, module in build_sd_parts(config.unet, with_head=True).items():
             setattr(self, name, module)
-        temb_channels = 4 * config.unet.block_out_channels[0]
+        inner_widths = audio_inner_widths(config)
         for block_name, layers, channels, has_attention in _block_layers(config):
             block = self.get_submodule(block_name)
             block.motion_modules = nn.ModuleList(
@@ -62,12 +97,7 @@ class GatedDenoisingUNet(nn.Module):
                 for _ in range(layers)
             )
             if has_attention:
-                block.audio_modules = nn.ModuleList(
-                    RegionGatedAudioAttention(
-                        channels, config.unet.cross_attention_dim, config.audio.heads, len(config.regions), temb_channels
-                    )
-                    for _ in range(layers)
-                )
+                block.audio_modules = nn.ModuleList(audio_module(config, channels, inner) for inner in inner_widths[block_name])
 
     def forward(self, sample: torch.Tensor, timesteps: torch.Tensor, cond: FrameConditions) -> torch.Tensor:
         """sample: b c f h w, timesteps: b -> b c f h w."""
@@ -78,15 +108,20 @@ class GatedDenoisingUNet(nn.Module):
         masks = cond.masks.repeat_interleave(frames, dim=0)
         scales = cond.scales.repeat_interleave(frames, dim=0)
         skip = set(self.config.motion.skip_blocks)
+        motion = cond.motion_features or {}
+        face = None if cond.face_features is None else cond.face_features.repeat_interleave(frames, dim=0)
 
         def layer_hook(block_name: str, index: int, x: torch.Tensor, temb_rows: torch.Tensor) -> torch.Tensor:
             block = self.get_submodule(block_name)
             if hasattr(block, "audio_modules"):
                 x = block.audio_modules[index](x, cond.audio_tokens, masks, scales, temb_rows)
-            if block_name not in skip:
-                x = block.motion_modules[index](x, frames)
-            return x
+            if block_name in skip:
+                return x
+            lead = motion.get(f"{block_name}.attentions.{index}.transformer_blocks.0.attn1")
+            if lead is None:
+                return block.motion_modules[index](x, frames)
+            return with_motion_frames(block.motion_modules[index], x, frames, lead)
 
-        h = walk_unet(self, h, temb, context, layer_hook)
+        h = walk_unet(self, h, temb, context, layer_hook, face)
         h = self.conv_out(self.conv_act(self.conv_norm_out(h)))
         return rearrange(h, "(b f) c h w -> b c f h w", f=frames)

@@ -2,7 +2,8 @@
 
 Three branches ride in one batch: uncond (no reference, no audio), image (reference, no audio) and
 full (reference + audio):  out = u + s_img * (i - u) + s_aud * (f - i).
-Branches whose weight is zero in that sum are not computed.
+Branches whose weight is zero in that sum are not computed, and equal scales s need only two branches:
+u + s * (f - u), Hallo's classifier-free guidance.
 """
 
 from __future__ import annotations
@@ -27,13 +28,15 @@ class GuidanceScales:
             return ("full",)
         if self.image == 1.0:
             return ("image", "full")
+        if self.image == self.audio:
+            return ("uncond", "full")
         return BRANCHES
 
     def combine(self, outputs: dict[str, torch.Tensor]) -> torch.Tensor:
         """outputs: branch -> b c f h w model outputs -> guided b c f h w."""
         full = outputs["full"]
         if "image" not in outputs:
-            return full
+            return outputs["uncond"] + self.audio * (full - outputs["uncond"]) if "uncond" in outputs else full
         image = outputs["image"]
         guided = image + self.audio * (full - image)
         if "uncond" in outputs:

@@ -1,7 +1,9 @@
 """The region-gated portrait model: ReferenceNet + gated denoising UNet + condition projections.
 
 `encode_reference` runs once per video (000 §3.1: reference features are reused for every step and
-clip); `predict` runs one denoiser call for a batch of clips, CFG branches included.
+clip); `predict` runs one denoiser call for a batch of clips, CFG branches included. A Hallo config
+(`configs/hallo.json`, 001 §3.2) swaps in its face-embedding identity tokens, FaceLocator and motion frames
+encoded by the ReferenceNet, and its unconditional branch.
 """
 
 from __future__ import annotations
@@ -10,20 +12,30 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
+from einops import rearrange
 
 from .conditioning import AudioProjection, IdentityProjection
 from .config import PortraitModelConfig
 from .denoising_unet import FrameConditions, GatedDenoisingUNet
+from .face_conditioning import FaceEmbeddingProjection, FaceLocator
 from .reference_attention import ReferenceBank, install_reference_processors
 from .reference_net import ReferenceNet
 
 
 @dataclass
 class ReferenceFeatures:
-    """What the ReferenceNet computed for b videos: per-layer tokens (b t c) and identity tokens (b k d)."""
+    """What the reference pass computed for b videos.
+
+    layers: per-layer ReferenceNet tokens b t c; identity_tokens: b k d; uncond_identity_tokens: b k d of the
+    unconditional branch; face_features: b c h w FaceLocator output or None; motion_layers: per-layer b m t c
+    ReferenceNet tokens of m motion frames (Hallo) or None.
+    """
 
     layers: dict[str, torch.Tensor]
     identity_tokens: torch.Tensor
+    uncond_identity_tokens: torch.Tensor
+    face_features: torch.Tensor | None = None
+    motion_layers: dict[str, torch.Tensor] | None = None
 
 
 class PortraitModel(nn.Module):
@@ -36,18 +48,68 @@ class PortraitModel(nn.Module):
         self.reference_net = ReferenceNet(config.unet)
         self.denoising_unet = GatedDenoisingUNet(config)
         self.audio_proj = AudioProjection(config.audio, token_dim)
-        self.identity_proj = IdentityProjection(config.identity, config.unet.in_channels, token_dim)
+        if config.identity.source == "face_embedding":
+            self.identity_proj = FaceEmbeddingProjection(config.identity, token_dim)
+        else:
+            self.identity_proj = IdentityProjection(config.identity, config.unet.in_channels, token_dim)
+        if config.face_locator.enabled:
+            self.face_locator = FaceLocator(config.face_locator, config.unet.block_out_channels[0])
         self.bank = ReferenceBank()
         install_reference_processors(self.reference_net, self.bank, write=True)
         install_reference_processors(self.denoising_unet, self.bank, write=False)
 
-    def encode_reference(self, latent: torch.Tensor) -> ReferenceFeatures:
-        """latent: b c h w (scaled reference latent) -> ReferenceFeatures for b videos."""
-        identity = self.identity_proj(latent)
+    def identity_tokens(self, latent: torch.Tensor, face_embedding: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Identity tokens b k d of the conditional and the unconditional branch."""
+        if self.config.identity.source != "face_embedding":
+            identity = self.identity_proj(latent)
+            return identity, torch.zeros_like(identity)
+        if face_embedding is None:
+            raise ValueError("this model reads a face embedding (b e); pass face_embedding")
+        embedding = face_embedding.to(latent)
+        if self.config.uncond_branch == "hallo":
+            return self.identity_proj(embedding), self.identity_proj(torch.zeros_like(embedding))
+        identity = self.identity_proj(embedding)
+        return identity, torch.zeros_like(identity)
+
+    def encode_reference(
+        self,
+        latent: torch.Tensor,
+        face_embedding: torch.Tensor | None = None,
+        face_image: torch.Tensor | None = None,
+        motion_latents: torch.Tensor | None = None,
+    ) -> ReferenceFeatures:
+        """latent: b c h w (scaled reference latent) -> ReferenceFeatures for b videos.
+
+        face_embedding: b e (identity source "face_embedding"); face_image: b c H W face-box mask image for the
+        FaceLocator; motion_latents: b m c h w motion frames the ReferenceNet encodes with the reference (when
+        config.motion.reference_motion_frames > 0; default: the reference repeated, as Hallo's first clip).
+        """
+        identity, uncond_identity = self.identity_tokens(latent, face_embedding)
+        images = self.reference_images(latent, motion_latents)
+        frames = images.shape[1]
         self.bank.features = {}
-        self.reference_net(latent, identity)
-        layers, self.bank.features = self.bank.features, {}
-        return ReferenceFeatures(layers, identity)
+        self.reference_net(rearrange(images, "b s c h w -> (b s) c h w"), identity.repeat_interleave(frames, dim=0))
+        stored, self.bank.features = self.bank.features, {}
+        per_image = {name: rearrange(f, "(b s) t c -> b s t c", s=frames) for name, f in stored.items()}
+        layers = {name: f[:, 0] for name, f in per_image.items()}
+        motion = {name: f[:, 1:] for name, f in per_image.items()} if frames > 1 else None
+        face = None
+        if self.config.face_locator.enabled:
+            if face_image is None:
+                raise ValueError("this model has a FaceLocator; pass face_image (b c H W face-box mask image)")
+            face = self.face_locator(face_image.to(latent))
+        return ReferenceFeatures(layers, identity, uncond_identity, face, motion)
+
+    def reference_images(self, latent: torch.Tensor, motion_latents: torch.Tensor | None) -> torch.Tensor:
+        """b c h w reference (+ b m c h w motion frames) -> b s c h w images for the ReferenceNet (s = 1 + m)."""
+        count = self.config.motion.reference_motion_frames
+        if count == 0:
+            return latent[:, None]
+        if motion_latents is None:
+            motion_latents = latent[:, None].expand(-1, count, -1, -1, -1)
+        if motion_latents.shape[1] != count:
+            raise ValueError(f"the model takes {count} motion frames, got {motion_latents.shape[1]}")
+        return torch.cat([latent[:, None], motion_latents.to(latent)], dim=1)
 
     def predict(
         self,
@@ -64,11 +126,20 @@ class PortraitModel(nn.Module):
 
         sample: b c f h w; timesteps: b; audio_blocks: b f l c; masks: b r h w; scales: b r (rows
         without audio have scale 0); videos: b long, which reference video each item uses;
-        with_reference: b bool (False = unconditional branch: no reference attention, zero identity).
+        with_reference: b bool (False = unconditional branch: no reference attention, the unconditional
+        identity tokens; with uncond_branch "hallo" also zero audio tokens and no FaceLocator features).
         -> b c f h w.
         """
-        identity = reference.identity_tokens[videos] * with_reference[:, None, None].to(sample.dtype)
-        cond = FrameConditions(self.audio_proj(audio_blocks.to(sample.dtype)), masks, scales, identity)
+        keep = with_reference.to(sample.device)
+        identity = torch.where(keep[:, None, None], reference.identity_tokens[videos], reference.uncond_identity_tokens[videos])
+        audio_tokens = self.audio_proj(audio_blocks.to(sample.dtype))
+        if self.config.uncond_branch == "hallo":
+            audio_tokens = audio_tokens * keep.repeat_interleave(sample.shape[2])[:, None, None].to(sample.dtype)
+        face = reference.face_features
+        if face is not None:
+            face = face[videos] * keep[:, None, None, None].to(face.dtype)
+        motion = None if reference.motion_layers is None else {k: v[videos] for k, v in reference.motion_layers.items()}
+        cond = FrameConditions(audio_tokens, masks, scales, identity.to(sample.dtype), face, motion)
         self.bank.features = reference.layers
         self.bank.bind(videos, with_reference, sample.shape[2])
         try:

@@ -5,6 +5,12 @@ the schedule's full-length windows (latents, audio blocks and masks gathered at 
 frame i always sees audio i), fuses the window outputs into one sequence prediction and takes ONE
 scheduler step on the whole sequence. Overlapping windows use the same loop with blend weights; Hallo's
 motion frames (001 §3.3) denoise clips one after another, the previous clip's last frames held known.
+
+Hallo checkpoints (config.motion.reference_motion_frames > 0) take motion frames the way the released
+inference does: per clip the ReferenceNet re-encodes the reference with the previous clip's last frames (the
+reference itself for the first clip), and their features lead the temporal modules' sequences. The pack
+passes the denoised latents directly, where Hallo decodes them to pixels and encodes them again with the VAE.
+In shift_fusion / overlap such models see the reference as motion frames in every window.
 """
 
 from __future__ import annotations
@@ -52,7 +58,8 @@ class VideoConditions:
 
     reference_latent: b c h w, already multiplied by the model's latent scale; audio_blocks: b n l c;
     silence_block: l c (audio of silence, for padding frames); masks: b r h w at latent resolution;
-    region_scales: b r motion-frequency sliders.
+    region_scales: b r motion-frequency sliders. Hallo checkpoints also read face_embedding: b e (raw ArcFace)
+    and face_image: b c H W (binary face-box mask image for the FaceLocator).
     """
 
     reference_latent: torch.Tensor
@@ -60,9 +67,15 @@ class VideoConditions:
     silence_block: torch.Tensor
     masks: torch.Tensor
     region_scales: torch.Tensor
+    face_embedding: torch.Tensor | None = None
+    face_image: torch.Tensor | None = None
 
     def to(self, device) -> "VideoConditions":
-        return VideoConditions(**{name: value.to(device) for name, value in vars(self).items()})
+        return VideoConditions(**{name: None if v is None else v.to(device) for name, v in vars(self).items()})
+
+    def face_inputs(self) -> dict[str, torch.Tensor]:
+        """The face conditions present, as keyword arguments of PortraitModel.encode_reference."""
+        return {name: getattr(self, name) for name in ("face_embedding", "face_image") if getattr(self, name) is not None}
 
 
 def check_conditions(config: PortraitModelConfig, cond: VideoConditions, settings: SamplerSettings) -> None:
@@ -120,7 +133,7 @@ def guided_prediction(
     device = sample.device
     videos = torch.arange(batch, device=device).repeat(k)
     with_reference = torch.tensor([b != "uncond" for b in branches], device=device).repeat_interleave(batch)
-    scales = torch.cat([cond.region_scales * float(b == "full") for b in branches]).to(device, dtype)
+    scales = torch.cat([cond.region_scales * branch_audio_scale(model.config, b) for b in branches]).to(device, dtype)
     output = model.predict(
         sample.repeat(k, 1, 1, 1, 1).to(dtype),
         timestep.to(device).expand(k * batch),
@@ -132,6 +145,14 @@ def guided_prediction(
         with_reference,
     ).float()
     return guidance.combine(dict(zip(branches, output.chunk(k))))
+
+
+def branch_audio_scale(config: PortraitModelConfig, branch: str) -> float:
+    """Factor on the region scales in a CFG branch: 1 with audio; Hallo's uncond branch keeps them (its audio
+    tokens are zeroed by the model instead), the pack's branches without audio use 0."""
+    if branch == "full" or (branch == "uncond" and config.uncond_branch == "hallo"):
+        return 1.0
+    return 0.0
 
 
 def padded_audio(cond: VideoConditions, length: int) -> torch.Tensor:
@@ -180,7 +201,9 @@ def sample_video(
     if noise is None:
         noise = initial_noise(settings.seed, cond.reference_latent, cond.audio_blocks.shape[1])
     with torch.no_grad():
-        reference = model.encode_reference(cond.reference_latent.to(next(model.parameters())))
+        if long_video.strategy == "motion_frames" and config.motion.reference_motion_frames > 0:
+            return _sample_reference_motion_clips(model, cond, settings, callback, noise)
+        reference = model.encode_reference(cond.reference_latent.to(next(model.parameters())), **cond.face_inputs())
         if long_video.strategy == "motion_frames":
             return _sample_motion_frames(model, cond, reference, settings, long_video, callback, noise)
         return _sample_windows(model, cond, reference, settings, long_video, callback, noise)
@@ -235,6 +258,34 @@ def _sample_motion_frames(model, cond, reference, settings, long_video, callback
             model_input = scheduler.scale_model_input(torch.cat([known, x], dim=2), t)
             prediction = guided_prediction(model, model_input, t, reference, audio[:, window], cond, settings.guidance)
             x = scheduler.step(prediction[:, :, len(context):], t, x).prev_sample
+            done += 1
+            if callback is not None:
+                callback(done, total, x[:, :, 0])
+        result[:, :, new] = x
+    return result[:, :, :frames]
+
+
+def _sample_reference_motion_clips(model, cond, settings, callback, noise) -> torch.Tensor:
+    """Hallo's clip loop: each clip re-encodes the reference with the previous clip's last frames as motion frames."""
+    frames = cond.audio_blocks.shape[1]
+    clips = motion_frame_clips(frames, model.config.clip_length, model.config.motion.reference_motion_frames)
+    device = cond.reference_latent.device
+    dtype = next(model.parameters()).dtype
+    audio = padded_audio(cond, clips.padded_length)
+    noise = padded_noise(noise, clips.padded_length, settings.seed)
+    result = torch.zeros_like(noise)
+    total, done = len(clips) * settings.steps, 0
+    for new, context in clips:
+        new = new.to(device)
+        motion = result[:, :, context.to(device)].transpose(1, 2).to(dtype) if len(context) else None
+        reference = model.encode_reference(cond.reference_latent.to(dtype), motion_latents=motion, **cond.face_inputs())
+        scheduler = make_scheduler(settings.scheduler, model.config)
+        scheduler.set_timesteps(settings.steps, device=device)
+        x = noise[:, :, new] * scheduler.init_noise_sigma
+        for t in scheduler.timesteps:
+            model_input = scheduler.scale_model_input(x, t)
+            prediction = guided_prediction(model, model_input, t, reference, audio[:, new], cond, settings.guidance)
+            x = scheduler.step(prediction, t, x).prev_sample
             done += 1
             if callback is not None:
                 callback(done, total, x[:, :, 0])

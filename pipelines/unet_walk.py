@@ -40,9 +40,21 @@ def _attend(block: nn.Module, index: int, h: torch.Tensor, context: torch.Tensor
     return attentions[index](h, encoder_hidden_states=context, return_dict=False)[0]
 
 
-def walk_unet(unet: nn.Module, h: torch.Tensor, temb: torch.Tensor, context: torch.Tensor, layer_hook: LayerHook) -> torch.Tensor:
-    """conv_in + down/mid/up blocks. h: n c h w, temb: n e, context: n k d -> n c' h w (before the head)."""
+def walk_unet(
+    unet: nn.Module,
+    h: torch.Tensor,
+    temb: torch.Tensor,
+    context: torch.Tensor,
+    layer_hook: LayerHook,
+    input_features: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """conv_in + down/mid/up blocks. h: n c h w, temb: n e, context: n k d -> n c' h w (before the head).
+
+    input_features: n c0 h w added right after conv_in (Hallo's FaceLocator output), or None.
+    """
     h = unet.conv_in(h)
+    if input_features is not None:
+        h = h + input_features.to(h.dtype)
     skips = [h]
     for b, block in enumerate(unet.down_blocks):
         for i, resnet in enumerate(block.resnets):

@@ -41,6 +41,27 @@ def ordered_masks(config: PortraitModelConfig, regions: RegionMasks, latent_size
     return resize_region_masks(masks, latent_size)
 
 
+def face_conditions(config: PortraitModelConfig, regions: RegionMasks, latent_size: tuple[int, int]) -> dict[str, torch.Tensor]:
+    """Hallo's face embedding (1 e) and face-box image (1 c H W, sized so the FaceLocator lands on the latent grid)."""
+    needs_embedding = config.identity.source == "face_embedding"
+    needs_image = config.face_locator.enabled
+    if not (needs_embedding or needs_image):
+        return {}
+    if (needs_embedding and regions.face_embedding is None) or (needs_image and regions.face_image is None):
+        raise PortraitInputError(
+            "regions", "this Hallo model needs the face box and face embedding of the portrait",
+            "pass the regions through HalloFaceConditions (with the same portrait and its landmarks)",
+        )
+    found = {}
+    if needs_embedding:
+        found["face_embedding"] = regions.face_embedding[:1].float()
+    if needs_image:
+        factor = 2 ** (len(config.face_locator.channels) - 1)
+        size = (latent_size[0] * factor, latent_size[1] * factor)
+        found["face_image"] = resize_region_masks(regions.face_image[:1].float(), size)
+    return found
+
+
 def video_conditions(
     config: PortraitModelConfig,
     reference_latent: torch.Tensor,
@@ -57,4 +78,5 @@ def video_conditions(
         silence_block=silence.float(),
         masks=ordered_masks(config, regions, tuple(reference_latent.shape[-2:])),
         region_scales=region_scales(config, sliders),
+        **face_conditions(config, regions, tuple(reference_latent.shape[-2:])),
     )

@@ -1,0 +1,98 @@
+"""Hallo's released checkpoints in the pack: HalloModelLoad (net.pth) and HalloFaceConditions (face box + ArcFace)."""
+
+from __future__ import annotations
+
+import folder_paths
+
+from ..pipelines.hallo_checkpoint import load_hallo_model
+from ..pipelines.hallo_face import ArcFaceEmbedder, with_hallo_face
+from ..pipelines.region_masks import HALLO_FACE_EXPAND
+from .host import compute_device, model_dtype, resolve_model_file, wrap_for_model_management
+from .model import PortraitModelHandle
+
+NO_FACE_MODEL = "none (zero embedding)"
+
+
+def _files(suffix: str) -> list[str]:
+    return [name for name in folder_paths.get_filename_list("hallo") if name.lower().endswith(suffix)]
+
+
+class HalloModelLoad:
+    """Loads Hallo's net.pth (ReferenceNet, denoiser with audio and motion modules, FaceLocator, ImageProj, AudioProj)."""
+
+    DESCRIPTION = (
+        "Loads Hallo's released weights (pretrained_models/hallo/net.pth) strictly into the pack's model, so "
+        "GatedUNetSample animates with Hallo's trained networks. Point the models/hallo folder (or an extra_model_paths "
+        "'hallo' entry) at Hallo's pretrained_models folder. Needs wav2vec2-base-960h audio (AudioEncode), Hallo-layout "
+        "region masks and HalloFaceConditions. Sliders: head = pose, mouth = lip, eyes = expression."
+    )
+    CATEGORY = "GatedPortrait/loaders"
+    RETURN_TYPES = ("PORTRAIT_MODEL",)
+    RETURN_NAMES = ("model",)
+    OUTPUT_TOOLTIPS = ("Hallo's networks with the Hallo config (16-frame clips, pose/expression/lip regions).",)
+    FUNCTION = "load"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "net_file": (_files(".pth"), {"tooltip": (
+                    "Hallo's net.pth (hallo/net.pth inside pretrained_models), in ComfyUI/models/hallo/. A JSON config "
+                    "with the same name next to it overrides the architecture (fine-tunes of other sizes).")}),
+                "dtype": (["auto", "fp16", "bf16", "fp32"], {"default": "auto", "tooltip": (
+                    "Weight precision. auto follows ComfyUI's choice for the device (fp16/bf16 on GPUs, fp32 on CPU).")}),
+                "train_mode_quirk": ("BOOLEAN", {"default": True, "tooltip": (
+                    "On (matches Hallo's outputs): as in Hallo's released inference, 2 motion frames encoded by the "
+                    "ReferenceNet lead every temporal module, and the temporal modules of down_blocks.3 / up_blocks.0 "
+                    "do not run. Off: no motion frames, all temporal modules run (not what the weights were trained with).")}),
+            }
+        }
+
+    def load(self, net_file: str, dtype: str, train_mode_quirk: bool):
+        path = resolve_model_file("hallo", net_file)
+        model = load_hallo_model(path, model_dtype(dtype, compute_device()), train_mode_quirk=train_mode_quirk)
+        return (PortraitModelHandle(wrap_for_model_management(model), model.config, net_file),)
+
+
+class HalloFaceConditions:
+    """Adds Hallo's face-box image (FaceLocator input) and raw ArcFace identity embedding to the region masks."""
+
+    DESCRIPTION = (
+        "Hallo's face conditions for GatedUNetSample: the face box expanded by face_expand_ratio (FaceLocator input) "
+        "and the raw 512-d ArcFace embedding of the face from glintr100.onnx (onnxruntime, CPU), aligned from the "
+        "landmarks. Without the onnx file the embedding is zeros and a warning is logged."
+    )
+    CATEGORY = "GatedPortrait/masks"
+    RETURN_TYPES = ("PORTRAIT_REGIONS",)
+    RETURN_NAMES = ("regions",)
+    OUTPUT_TOOLTIPS = ("The same region masks, carrying the face box and face embedding Hallo models read.",)
+    FUNCTION = "build"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "regions": ("PORTRAIT_REGIONS", {"tooltip": "From RegionMaskFromLandmarks with layout 'hallo'."}),
+                "landmarks": ("PORTRAIT_LANDMARKS", {"tooltip": "The landmarks output of the same RegionMaskFromLandmarks."}),
+                "image": ("IMAGE", {"tooltip": "The portrait the regions were built from (also GatedUNetSample's reference)."}),
+                "face_recognition": ([NO_FACE_MODEL] + _files(".onnx"), {"tooltip": (
+                    "InsightFace's glintr100.onnx (face_analysis/models/ in Hallo's pretrained_models), in "
+                    "ComfyUI/models/hallo/. 'none' gives a zero embedding: the identity then comes from the reference only.")}),
+                "face_expand_ratio": ("FLOAT", {"default": HALLO_FACE_EXPAND, "min": 0.5, "max": 3.0, "step": 0.05, "tooltip": (
+                    "Side factor of the face box fed to the FaceLocator (Hallo's face_expand_ratio, 1.2); use the "
+                    "same value as in RegionMaskFromLandmarks.")}),
+            }
+        }
+
+    def build(self, regions, landmarks, image, face_recognition: str, face_expand_ratio: float):
+        embedder = None
+        if face_recognition != NO_FACE_MODEL:
+            embedder = ArcFaceEmbedder(resolve_model_file("hallo", face_recognition))
+        return (with_hallo_face(regions, image.cpu().numpy(), list(landmarks), embedder, face_expand_ratio),)
+
+
+NODE_CLASS_MAPPINGS = {"HalloModelLoad": HalloModelLoad, "HalloFaceConditions": HalloFaceConditions}
+NODE_DISPLAY_NAME_MAPPINGS = {
+    "HalloModelLoad": "Load Hallo Checkpoint (net.pth)",
+    "HalloFaceConditions": "Hallo Face Conditions (face box + ArcFace)",
+}
