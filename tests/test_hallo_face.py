@@ -23,6 +23,7 @@ from pipelines.hallo_face import (
     five_points,
     with_hallo_face,
 )
+from scripts.make_hallo_models import TinyRecognition, export_recognition
 
 FACE_MODELS = Path(__file__).resolve().parents[1] / "models" / "face"
 
@@ -59,26 +60,12 @@ def test_astronaut_five_points_land_on_the_arcface_template(astronaut_face):
         assert warped[y - reach : y + reach + 1, x - reach : x + reach + 1].max() > 100, (x, y)
 
 
-class _TinyRecognition(torch.nn.Module):
-    """A stand-in for glintr100: 112 px face -> 512-d embedding."""
-
-    def __init__(self):
-        super().__init__()
-        torch.manual_seed(0)
-        self.features = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 16, stride=16), torch.nn.Flatten())
-        self.fc = torch.nn.Linear(4 * 7 * 7, 512)
-
-    def forward(self, x):
-        return self.fc(self.features(x))
-
-
 def test_arcface_onnx_gives_the_raw_embedding_of_the_aligned_face(tmp_path, astronaut_face):
     pytest.importorskip("onnx", reason="torch.onnx.export needs the onnx package (test requirement)")
     pytest.importorskip("onnxruntime", reason="Hallo's face embedding runs on onnxruntime (runtime requirement)")
-    twin = _TinyRecognition().eval()
+    twin = TinyRecognition().eval()
     path = tmp_path / "glintr100.onnx"
-    torch.onnx.export(twin, (torch.zeros(1, 3, 112, 112),), str(path), dynamo=False, input_names=["input.1"],
-                      dynamic_axes={"input.1": {0: "n"}})
+    export_recognition(twin, path)
     image, face = astronaut_face
     embedding = face_embeddings(image[None], [face], ArcFaceEmbedder(path))
     aligned = aligned_face(np.rint(image * 255).astype(np.uint8), five_points(face))
