@@ -63,7 +63,7 @@ class AudioConfig:
     hidden_dim: int = 512
     tokens: int = 32  # m: audio tokens per video frame
     heads: int = 8  # heads of the gated audio cross-attention
-    module: str = "region_gate"  # "region_gate" (000 eq. 1-5) or "hallo" (001 §3.3, three masked branches)
+    module: str = "region_gate"  # "region_gate" (000 eq. 1-5) or "hallo" (001 §3.2 eq. 11-15, three masked branches)
     # inner width of each audio module: "block_out" (the block's width) or "block_in" (the width Hallo's block
     # constructor holds as `in_channels` when it builds the module; see hallo_audio_module.hallo_inner_widths)
     width_rule: str = "block_out"

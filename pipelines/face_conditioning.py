@@ -1,4 +1,4 @@
-"""Hallo's face conditions (paper 001 §3.2): face-embedding identity tokens and the face-region locator.
+"""Hallo's face conditions (paper 001 §3.2 "Face Embedding"; the FaceLocator as released).
 
 FaceEmbeddingProjection turns a face-recognition embedding (ArcFace, 512-d, raw) into the identity tokens the
 spatial cross-attention reads (Hallo's ImageProj: `proj`, `norm`). FaceLocator encodes the binary face-box mask

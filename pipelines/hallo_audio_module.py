@@ -1,10 +1,11 @@
-"""Hallo's hierarchical audio-visual cross-attention as the pack's audio module (paper 001 §3.3, eq. 7-11).
+"""Hallo's hierarchical audio-visual cross-attention as the pack's audio module (paper 001 §3.2, eq. 11-15).
 
 Per layer: GroupNorm -> 1x1 conv in -> self-attention -> three cross-attentions to the frame's own audio tokens,
 one per region (pose / expression / lip): each output is multiplied by its region mask at this resolution, passed
 through a zero-initialised 1x1 conv and scaled by its region scale (Hallo's pose / face / lip weights), then summed
-into the residual -> GEGLU feed-forward -> 1x1 conv out, residual. Key names equal the `audio_modules` entries of
-Hallo's `net.pth`.
+into the residual -> GEGLU feed-forward -> 1x1 conv out, residual. As released, each region has its own
+cross-attention (eq. 11 has one) and the region weights scale the conv outputs of eq. 15. Key names equal the
+`audio_modules` entries of Hallo's `net.pth`.
 
 In the terms of LinguaLinker's region gate (000 eq. 2), Hallo's branches use gate = mask exactly, i.e. eq. 2 with
 alpha = 0: `RegionGate_r = RegionMask_r`. Unlike the pack's gate, each region has its own attention and the mask is

@@ -17,7 +17,6 @@ import logging
 from dataclasses import replace
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 
@@ -59,6 +58,8 @@ def five_points(landmarks: FaceLandmarks) -> np.ndarray:
 
 def aligned_face(image: np.ndarray, points: np.ndarray) -> np.ndarray:
     """Similarity-warp the face onto ArcFace's template: h w 3 uint8, 5 2 points -> 112 112 3 uint8."""
+    import cv2  # OpenCV ships with mediapipe; only the Hallo identity path needs it
+
     matrix, _ = cv2.estimateAffinePartial2D(points, ARCFACE_TEMPLATE, method=cv2.LMEDS)
     if matrix is None:
         raise PortraitInputError("landmarks", "the five face points are degenerate", "use a portrait with a visible frontal face")

@@ -29,7 +29,7 @@ def make_scheduler(name: str, config: PortraitModelConfig):
         raise PortraitInputError("scheduler", f"unknown scheduler '{name}'", f"pick one of {sorted(SCHEDULERS)}")
     settings = dict(config.scheduler, prediction_type=config.prediction_type)
     if name == "ddim":
-        settings.update(clip_sample=False, set_alpha_to_one=False)
+        settings = {"clip_sample": False, "set_alpha_to_one": False, **settings}  # the config's own values win
     if name in ("dpmpp_2m", "unipc") and settings.get("rescale_betas_zero_snr"):
         settings["final_sigmas_type"] = "zero"
     cls = SCHEDULERS[name]

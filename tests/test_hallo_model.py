@@ -9,11 +9,13 @@ import torch
 
 from hallo_fixtures import TINY_HALLO, single_thread, tiny_hallo_conditions, tiny_hallo_model  # noqa: F401 (autouse fixture)
 from pipelines.conditions import RegionMasks
+from pipelines.config import PortraitModelConfig
 from pipelines.errors import PortraitInputError
 from pipelines.guidance import GuidanceScales
 from pipelines.hallo_audio_module import HalloAudioModule
 from pipelines.portrait_model import PortraitModel
 from pipelines.sampler import LongVideoOptions, SamplerSettings, sample_video
+from pipelines.scheduling import make_scheduler
 from pipelines.video_conditions import video_conditions
 
 FRAMES = TINY_HALLO.clip_length
@@ -144,3 +146,15 @@ def test_hallo_model_needs_the_face_conditions_and_gets_them_at_latent_scale():
     built = video_conditions(TINY_HALLO, torch.randn(1, 4, 8, 8), audio, face, sliders)
     assert built.face_image.shape == (1, 3, 64, 64) and torch.equal(built.face_embedding, face.face_embedding)
     assert torch.equal(built.region_scales, torch.tensor([[1.0, 0.5, 1.2]]))  # pose=head, expression=eyes, lip=mouth
+
+
+def test_hallo_config_samples_like_the_release():
+    config = PortraitModelConfig.named("hallo")
+    scheduler = make_scheduler("ddim", config)
+    assert scheduler.config.timestep_spacing == "trailing" and scheduler.config.prediction_type == "v_prediction"
+    assert scheduler.config.rescale_betas_zero_snr
+    assert float(scheduler.final_alpha_cumprod) == 1.0  # Hallo's DDIM keeps diffusers' set_alpha_to_one: ends on x0
+    assert float(make_scheduler("ddim", PortraitModelConfig.named("sd15")).final_alpha_cumprod) < 1.0
+    scheduler.set_timesteps(40)
+    assert (int(scheduler.timesteps[0]), int(scheduler.timesteps[-1])) == (999, 24)
+    assert (config.clip_length, config.motion.reference_motion_frames, config.uncond_branch) == (16, 2, "hallo")
