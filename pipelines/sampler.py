@@ -20,6 +20,7 @@ from typing import Callable
 
 import torch
 
+from .clip_parallel import LocalWindows
 from .config import PortraitModelConfig
 from .errors import PortraitInputError
 from .guidance import GuidanceScales
@@ -189,13 +190,22 @@ def sample_video(
     long_video: LongVideoOptions = LongVideoOptions(),
     callback: StepCallback | None = None,
     noise: torch.Tensor | None = None,
+    windows: LocalWindows | None = None,
 ) -> torch.Tensor:
     """Denoise a whole video. -> b c n h w latents (model scale; divide by latent_scale for the VAE).
 
-    noise: b c n h w starting noise (default: drawn from settings.seed).
+    noise: b c n h w starting noise (default: drawn from settings.seed). windows: which of each step's windows
+    this process runs and how the outputs of the others arrive (default LocalWindows: all, here; a
+    clip_parallel.DistributedWindows spreads shift_fusion / overlap windows over ranks).
     """
     if long_video.strategy not in STRATEGIES:
         raise PortraitInputError("strategy", f"unknown strategy '{long_video.strategy}'", f"choose one of {STRATEGIES}")
+    windows = windows or LocalWindows()
+    if long_video.strategy == "motion_frames" and windows.world_size > 1:
+        raise PortraitInputError(
+            "strategy", "motion_frames denoises clips one after another, so its clips cannot run on several ranks",
+            "use shift_fusion or overlap with several ranks, or run motion_frames in one process",
+        )
     config = model.config
     check_conditions(config, cond, settings)
     if noise is None:
@@ -206,10 +216,10 @@ def sample_video(
         reference = model.encode_reference(cond.reference_latent.to(next(model.parameters())), **cond.face_inputs())
         if long_video.strategy == "motion_frames":
             return _sample_motion_frames(model, cond, reference, settings, long_video, callback, noise)
-        return _sample_windows(model, cond, reference, settings, long_video, callback, noise)
+        return _sample_windows(model, cond, reference, settings, long_video, callback, noise, windows)
 
 
-def _sample_windows(model, cond, reference, settings, long_video, callback, noise) -> torch.Tensor:
+def _sample_windows(model, cond, reference, settings, long_video, callback, noise, windows) -> torch.Tensor:
     frames = cond.audio_blocks.shape[1]
     schedule = window_schedule(frames, model.config.clip_length, settings.steps, long_video)
     device = cond.reference_latent.device
@@ -218,7 +228,7 @@ def _sample_windows(model, cond, reference, settings, long_video, callback, nois
     audio = padded_audio(cond, schedule.padded_length)
     x = padded_noise(noise, schedule.padded_length, settings.seed) * scheduler.init_noise_sigma
     pad_noise = x[:, :, frames:] / scheduler.init_noise_sigma
-    total, done = schedule.clip_forwards, 0
+    total, done = sum(len(windows.windows_to_run(len(w))) for w in schedule.steps), 0
     for step, t in enumerate(scheduler.timesteps):
         if schedule.padded_length > frames:
             x[:, :, frames:] = silent_frames(scheduler, cond.reference_latent, pad_noise, t)
@@ -226,8 +236,8 @@ def _sample_windows(model, cond, reference, settings, long_video, callback, nois
 
         def window_outputs():
             nonlocal done
-            for window in schedule.steps[step]:
-                window = window.to(device)
+            for index in windows.run_windows(len(step_windows)):
+                window = step_windows[index].to(device)
                 yield guided_prediction(
                     model, model_input.index_select(2, window), t, reference, audio.index_select(1, window), cond, settings.guidance
                 )
@@ -235,7 +245,10 @@ def _sample_windows(model, cond, reference, settings, long_video, callback, nois
                 if callback is not None:
                     callback(done, total, x[:, :, window[0]])
 
-        x = scheduler.step(schedule.fuse_step(step, window_outputs()), t, x).prev_sample
+        step_windows = schedule.steps[step]
+        window_shape = (*x.shape[:2], schedule.clip_length, *x.shape[3:])  # b c f h w
+        outputs = windows.all_outputs(window_outputs(), len(step_windows), window_shape, device)
+        x = scheduler.step(schedule.fuse_step(step, outputs), t, x).prev_sample
     return x[:, :, :frames]
 
 

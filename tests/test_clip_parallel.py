@@ -1,0 +1,87 @@
+"""Clip parallelism: two gloo ranks give the single-process latents bit for bit, and split the window passes."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+
+from model_fixtures import TINY, tiny_conditions, tiny_model
+from pipelines.clip_parallel import DistributedWindows, LocalWindows
+from pipelines.errors import PortraitInputError
+from pipelines.long_video_schedule import shift_fusion_schedule
+from pipelines.sampler import LongVideoOptions, SamplerSettings, sample_video, window_schedule
+
+STEPS = 3
+F = TINY.clip_length
+#: frames a multiple of f, not a multiple, and fewer than f; both seams; the overlap baseline too
+CASES = [(frames, LongVideoOptions(alpha=3, seam=seam)) for frames in (2 * F, F + 5, F - 3) for seam in ("silent_pad", "circular")]
+CASES.append((F + 5, LongVideoOptions(strategy="overlap", overlap=3)))
+
+
+def _name(frames: int, options: LongVideoOptions) -> str:
+    return f"{options.strategy}-{options.seam}-{frames}"
+
+
+def _sample_cases(windows: LocalWindows) -> tuple[dict[str, torch.Tensor], list[int]]:
+    """Latents and window passes of this process for every case, with three CFG branches."""
+    torch.set_num_threads(1)
+    model = tiny_model(alpha=0.2)
+    latents, passes = {}, []
+    for frames, options in CASES:
+        before = windows.passes
+        latents[_name(frames, options)] = sample_video(
+            model, tiny_conditions(frames), SamplerSettings(steps=STEPS, seed=5), options, windows=windows
+        )
+        passes.append(windows.passes - before)
+    return latents, passes
+
+
+def _rank_main(rank: int, world_size: int, init_file: str, out_dir: str) -> None:
+    dist.init_process_group(
+        "gloo", init_method=f"file://{init_file}", rank=rank, world_size=world_size, timeout=timedelta(seconds=60)
+    )
+    try:
+        latents, passes = _sample_cases(DistributedWindows())
+        torch.save({"latents": latents, "passes": passes}, f"{out_dir}/rank{rank}.pt")
+    finally:
+        dist.destroy_process_group()
+
+
+def test_two_gloo_ranks_match_one_process_bit_for_bit(tmp_path):
+    mp.spawn(_rank_main, args=(2, str(tmp_path / "init"), str(tmp_path)), nprocs=2, join=True)
+    single, single_passes = _sample_cases(LocalWindows())
+    ranks = [torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in range(2)]
+    for frames, options in CASES:
+        name = _name(frames, options)
+        for rank in ranks:
+            assert rank["latents"][name].shape == (1, 4, frames, 8, 8)
+            assert torch.equal(rank["latents"][name], single[name]), name
+    forwards = [window_schedule(frames, F, STEPS, options).clip_forwards for frames, options in CASES]
+    assert single_passes == forwards
+    assert [a + b for a, b in zip(ranks[0]["passes"], ranks[1]["passes"])] == forwards
+    # windows r, r+2, ...: rank 0 runs the odd one out; a video shorter than a clip is one window, on rank 0
+    assert [p for p, (frames, _) in zip(ranks[1]["passes"], CASES) if frames < F] == [0, 0]
+    assert all(0 <= a - b <= STEPS for a, b in zip(ranks[0]["passes"], ranks[1]["passes"]))
+
+
+def test_shift_fusion_window_count_per_rank_follows_eq5():
+    schedule = shift_fusion_schedule(10 * F + 1, F, 4, alpha=7, seam="silent_pad")
+    k = len(schedule.steps[0])
+    assert k == 11
+    split = [sum(1 for _ in range(r, k, 3)) for r in range(3)]
+    assert split == [4, 4, 3] and sum(split) * 4 == schedule.clip_forwards
+
+
+class _TwoRanks(LocalWindows):
+    world_size = 2
+
+
+def test_motion_frames_refuses_several_ranks():
+    with pytest.raises(PortraitInputError) as error:
+        sample_video(tiny_model(), tiny_conditions(F + 2), SamplerSettings(steps=1),
+                     LongVideoOptions(strategy="motion_frames"), windows=_TwoRanks())
+    assert error.value.input_name == "strategy"
