@@ -52,6 +52,9 @@ HALLO_FACE_EXPAND = 1.2
 HALLO_GRID = 64
 HALLO_FACE_KERNEL = 51
 HALLO_LIP_KERNEL = 31
+#: Feather sigmas below this change no pixel beyond float32 precision (neighbour weight exp(-1 / 2 sigma^2) < 1e-21);
+#: they are skipped, since a vanishing sigma makes the Gaussian kernel 0 / 0.
+MIN_FEATHER_PX = 0.1
 
 #: Optional MASK inputs that replace a region, in channel order (Hallo layout: pose, expression, lip).
 OVERRIDE_INPUTS = ("head_mask", "mouth_mask", "eyes_mask")
@@ -162,7 +165,7 @@ def box_mask(box: Box, image_size: tuple[int, int]) -> torch.Tensor:
 
 def feather(masks: torch.Tensor, sigma_px: float) -> torch.Tensor:
     """Gaussian-soften mask edges, separably, reflecting at the image border: r h w -> r h w."""
-    if sigma_px <= 0:
+    if sigma_px < MIN_FEATHER_PX:
         return masks
     h, w = masks.shape[-2:]
     kernel = 2 * math.ceil(3 * sigma_px) + 1  # +-3 sigma, cut to what reflect padding allows (< the side)
