@@ -1,0 +1,198 @@
+"""Headless render: portrait + speech -> talking-portrait mp4, without ComfyUI, on one device or on several ranks.
+
+    python -m pipelines.render --portrait face.png --audio speech.wav --model model.safetensors \
+        --audio-encoder models/audio_encoders/whisper-tiny.en --vae sd-vae-ft-mse/ --output out.mp4
+    torchrun --nproc-per-node 4 -m pipelines.render ...   # clip parallelism (pipelines/clip_parallel.py)
+
+The same stages as the node graph: MediaPipe landmarks -> region masks (000 §4.3), the encoder's per-frame audio
+blocks (000 §3.1), the reference latent from a diffusers AutoencoderKL folder, the region-gated sampler with
+shift fusion (002 §3.3), chunked VAE decode and the streaming mp4 writer with the audio muxed in. Under torchrun
+every rank loads the models and prepares the conditions itself (only latents move between ranks); each step's
+windows are spread over the ranks (NCCL on CUDA, gloo on CPU) and rank 0 decodes and writes the mp4. A rank that
+dies fails the others at `--timeout-s` instead of hanging.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import av
+import numpy as np
+import torch
+import torch.distributed as dist
+from PIL import Image
+
+from .audio.embed import embed_audio
+from .audio.encoders import load_audio_encoder
+from .clip_parallel import DistributedWindows, LocalWindows
+from .conditions import HALLO_REGIONS
+from .errors import PortraitInputError
+from .face_landmarks import find_face_landmarks
+from .guidance import GuidanceScales
+from .long_video_schedule import SEAMS
+from .model_files import load_portrait_model
+from .region_masks import portrait_region_masks
+from .sampler import STRATEGIES, LongVideoOptions, SamplerSettings, sample_video
+from .scheduling import SCHEDULERS
+from .video_conditions import video_conditions
+from .video_decode import autoencoder_frame_decoder, decode_video_chunks
+from .video_writer import write_mp4
+
+FACE_MODELS = Path(__file__).resolve().parents[1] / "models" / "face"
+DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+
+
+def read_portrait(path: str) -> torch.Tensor:
+    """An image file -> 1 H W 3 float 0..1 (ComfyUI's IMAGE layout)."""
+    try:
+        pixels = np.asarray(Image.open(path).convert("RGB"), dtype=np.float32) / 255.0
+    except OSError as error:
+        raise PortraitInputError("portrait", f"cannot read {path} ({error})", "give a PNG or JPEG image") from error
+    return torch.from_numpy(pixels)[None]
+
+
+def read_audio(path: str) -> tuple[torch.Tensor, int]:
+    """Any audio (or video) file ffmpeg reads -> waveform c t float32 and its sample rate."""
+    try:
+        with av.open(path) as container:
+            stream = container.streams.audio[0]
+            resampler = av.AudioResampler(format="fltp", layout=stream.layout, rate=stream.rate)
+            chunks = [f.to_ndarray() for frame in container.decode(stream) for f in resampler.resample(frame)]
+            chunks += [f.to_ndarray() for f in resampler.resample(None)]
+            rate = stream.rate
+    except (av.error.FFmpegError, OSError, IndexError) as error:
+        raise PortraitInputError("audio", f"cannot decode an audio stream from {path} ({error})", "give a WAV, MP3, FLAC or M4A file") from error
+    if not chunks:
+        raise PortraitInputError("audio", f"{path} holds no audio samples", "give audio at least one video frame long")
+    return torch.from_numpy(np.concatenate(chunks, axis=1)), rate
+
+
+def load_vae(folder: str, device: torch.device):
+    """A diffusers AutoencoderKL folder (config.json + weights), e.g. sd-vae-ft-mse."""
+    from diffusers import AutoencoderKL
+
+    try:
+        return AutoencoderKL.from_pretrained(folder).to(device).eval()
+    except (OSError, ValueError) as error:
+        raise PortraitInputError("vae", f"{folder} is not a diffusers AutoencoderKL folder ({error})",
+                                 "give the folder holding config.json and diffusion_pytorch_model.safetensors") from error
+
+
+@torch.no_grad()
+def encode_reference(vae, image: torch.Tensor) -> torch.Tensor:
+    """1 H W 3 (0..1) -> 1 c h w unscaled latent (the distribution's mode), H and W multiples of the VAE's factor."""
+    factor = 2 ** (len(vae.config.block_out_channels) - 1)
+    height, width = image.shape[1:3]
+    if height % factor or width % factor:
+        raise PortraitInputError("portrait", f"{width}x{height} px is not a multiple of {factor}",
+                                 f"crop or resize the portrait to multiples of {factor} px (e.g. 512x512)")
+    pixels = image.movedim(-1, 1).to(vae.device, vae.dtype) * 2 - 1
+    return vae.encode(pixels).latent_dist.mode().float()
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m pipelines.render", description=__doc__.split("\n\n")[0])
+    io = parser.add_argument_group("inputs and output")
+    io.add_argument("--portrait", required=True, help="portrait image (PNG/JPEG), sides multiples of the VAE factor")
+    io.add_argument("--audio", required=True, help="speech file (anything ffmpeg decodes)")
+    io.add_argument("--model", required=True, help="pack-native model (.safetensors with its config)")
+    io.add_argument("--audio-encoder", required=True, help="Hugging Face folder of the speech encoder the model was trained with")
+    io.add_argument("--vae", required=True, help="diffusers AutoencoderKL folder (e.g. sd-vae-ft-mse)")
+    io.add_argument("--output", required=True, help="mp4 to write (written to a temporary name, renamed when complete)")
+    io.add_argument("--face-models", default=str(FACE_MODELS), help="folder of the MediaPipe face models")
+    io.add_argument("--face-box", default="", help="'x,y,w,h' pixels of the face instead of detection")
+    io.add_argument("--save-latents", help="also save the sampled latents (safetensors, key 'latents', model scale)")
+    sampling = parser.add_argument_group("sampler")
+    sampling.add_argument("--fps", type=float, default=25.0)
+    sampling.add_argument("--steps", type=int, default=25)
+    sampling.add_argument("--scheduler", choices=sorted(SCHEDULERS), default="ddim")
+    sampling.add_argument("--cfg-image", type=float, default=3.5)
+    sampling.add_argument("--cfg-audio", type=float, default=3.5)
+    sampling.add_argument("--seed", type=int, default=0)
+    for region in ("head", "mouth", "eyes"):
+        sampling.add_argument(f"--{region}", type=float, default=1.0, help=f"{region} motion scale")
+    sampling.add_argument("--strategy", choices=STRATEGIES, default="shift_fusion")
+    sampling.add_argument("--alpha", type=int, default=7, help="shift per step in frames (Sonic: 7)")
+    sampling.add_argument("--seam", choices=SEAMS, default="silent_pad")
+    sampling.add_argument("--overlap", type=int, default=4)
+    sampling.add_argument("--motion-frames", type=int, default=2)
+    run = parser.add_argument_group("run")
+    run.add_argument("--device", help="torch device (default: this rank's CUDA device, else cpu)")
+    run.add_argument("--dtype", choices=sorted(DTYPES), default="fp32")
+    run.add_argument("--chunk-size", type=int, default=16, help="frames per VAE decode chunk")
+    run.add_argument("--timeout-s", type=float, default=600, help="collective timeout: a dead rank fails the job after it")
+    return parser.parse_args(argv)
+
+
+def start_ranks(timeout_s: float) -> tuple[LocalWindows, torch.device]:
+    """Join torchrun's process group when WORLD_SIZE > 1 (NCCL on CUDA, gloo on CPU) -> window executor, device."""
+    cuda = torch.cuda.is_available()
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return LocalWindows(), torch.device("cuda" if cuda else "cpu")
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    if cuda:
+        torch.cuda.set_device(local_rank)
+    dist.init_process_group("nccl" if cuda else "gloo", timeout=timedelta(seconds=timeout_s))
+    return DistributedWindows(), torch.device("cuda", local_rank) if cuda else torch.device("cpu")
+
+
+def render(args: argparse.Namespace, windows: LocalWindows, device: torch.device) -> dict:
+    """Sample on every rank; rank 0 (or the only process) decodes and writes the mp4. -> summary of this run."""
+    model = load_portrait_model(args.model, DTYPES[args.dtype]).to(device)
+    config = model.config
+    portrait = read_portrait(args.portrait)
+    waveform, sample_rate = read_audio(args.audio)
+    landmarks = find_face_landmarks(portrait.numpy(), args.face_models, face_box=args.face_box)
+    regions = portrait_region_masks(landmarks, "hallo" if tuple(config.regions) == HALLO_REGIONS else "lingualinker")
+    audio = embed_audio(load_audio_encoder(args.audio_encoder), waveform[None], sample_rate, args.fps,
+                        config.audio.context_frames, device=device)
+    vae = load_vae(args.vae, device)
+    sliders = {"head": args.head, "mouth": args.mouth, "eyes": args.eyes}
+    cond = video_conditions(config, encode_reference(vae, portrait), audio, regions, sliders).to(device)
+    settings = SamplerSettings(args.steps, args.scheduler, GuidanceScales(args.cfg_image, args.cfg_audio), args.seed)
+    options = LongVideoOptions(args.strategy, args.alpha, args.seam, args.overlap, args.motion_frames)
+    started = time.perf_counter()
+    latents = sample_video(model, cond, settings, options, windows=windows)
+    summary = {"frames": latents.shape[2], "ranks": windows.world_size, "sample_s": round(time.perf_counter() - started, 3)}
+    if getattr(windows, "rank", 0) != 0:
+        return summary
+    if args.save_latents:
+        from safetensors.torch import save_file
+
+        save_file({"latents": latents.cpu().contiguous()}, args.save_latents)
+    frames = decode_video_chunks(latents / config.latent_scale, autoencoder_frame_decoder(vae), args.chunk_size)
+    summary["output"] = write_mp4(args.output, frames, args.fps, waveform, sample_rate)
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    windows, device = start_ranks(args.timeout_s)
+    if args.device:
+        device = torch.device(args.device)
+    try:
+        summary = render(args, windows, device)
+        passes = [windows.passes]
+        if windows.world_size > 1:
+            passes = [None] * windows.world_size
+            dist.all_gather_object(passes, windows.passes)
+        summary["window_passes_per_rank"] = passes
+    except PortraitInputError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()
+    if "output" in summary:
+        print(json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
