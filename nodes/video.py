@@ -157,9 +157,15 @@ class VAEDecodeVideo:
     def _save(chunks, frame_size, fps, filename_prefix, audio):
         """Stream the chunks into <output>/<prefix>_NNNNN_.mp4; returns (full path, UI preview entry)."""
         output_dir = folder_paths.get_output_directory()
-        folder, filename, counter, subfolder, _ = folder_paths.get_save_image_path(
-            filename_prefix, output_dir, frame_size[1], frame_size[0]
-        )
+        try:
+            folder, filename, counter, subfolder, _ = folder_paths.get_save_image_path(
+                filename_prefix, output_dir, frame_size[1], frame_size[0]
+            )
+        except Exception as error:  # the host raises a bare Exception for a prefix that leaves the output folder
+            raise PortraitInputError(
+                "filename_prefix", f"'{filename_prefix}' would save outside the output folder",
+                "use a file name, or a sub-folder inside the output folder such as 'portraits/take'",
+            ) from error
         os.makedirs(folder, exist_ok=True)
         file = f"{filename}_{counter:05}_.mp4"
         waveform, sample_rate = (audio["waveform"][0], audio["sample_rate"]) if audio is not None else (None, None)
