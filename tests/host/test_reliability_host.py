@@ -216,8 +216,10 @@ def _assert_interrupted_cleanly(host, prompt: dict, node_id: str) -> None:
     assert _all_files(host.output_dir) == before, "no mp4 and no partial file is left"
 
 
-def test_an_interrupt_during_sampling_or_a_streaming_save_leaves_nothing_and_the_next_prompt_runs(odd_inputs):
+def test_an_interrupt_during_encoding_sampling_or_a_streaming_save_leaves_nothing_and_the_next_prompt_runs(odd_inputs):
     host = odd_inputs
+    _assert_interrupted_cleanly(host, _silence_prompt(300.0), "3")  # ten 30 s windows, cancel between them
+
     sampling = _demo_prompt(host)
     sampler_id = next(i for i, n in sampling.items() if n["class_type"] == "GatedUNetSample")
     _node_of(sampling, "GatedUNetSample")["inputs"]["steps"] = 200
