@@ -15,6 +15,7 @@ dies fails the others at `--timeout-s` instead of hanging.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
@@ -142,17 +143,22 @@ def start_ranks(timeout_s: float) -> tuple[LocalWindows, torch.device]:
     return DistributedWindows(), torch.device("cuda", local_rank) if cuda else torch.device("cpu")
 
 
+@functools.lru_cache(maxsize=2)
+def load_models(model_file: str, dtype: str, encoder_folder: str, vae_folder: str, device: torch.device) -> tuple:
+    """(portrait model, audio encoder, VAE), kept per process: a farm worker loads them once for all its jobs."""
+    model = load_portrait_model(model_file, DTYPES[dtype]).to(device)
+    return model, load_audio_encoder(encoder_folder), load_vae(vae_folder, device)
+
+
 def render(args: argparse.Namespace, windows: LocalWindows, device: torch.device) -> dict:
     """Sample on every rank; rank 0 (or the only process) decodes and writes the mp4. -> summary of this run."""
-    model = load_portrait_model(args.model, DTYPES[args.dtype]).to(device)
+    model, encoder, vae = load_models(args.model, args.dtype, args.audio_encoder, args.vae, device)
     config = model.config
     portrait = read_portrait(args.portrait)
     waveform, sample_rate = read_audio(args.audio)
     landmarks = find_face_landmarks(portrait.numpy(), args.face_models, face_box=args.face_box)
     regions = portrait_region_masks(landmarks, "hallo" if tuple(config.regions) == HALLO_REGIONS else "lingualinker")
-    audio = embed_audio(load_audio_encoder(args.audio_encoder), waveform[None], sample_rate, args.fps,
-                        config.audio.context_frames, device=device)
-    vae = load_vae(args.vae, device)
+    audio = embed_audio(encoder, waveform[None], sample_rate, args.fps, config.audio.context_frames, device=device)
     sliders = {"head": args.head, "mouth": args.mouth, "eyes": args.eyes}
     cond = video_conditions(config, encode_reference(vae, portrait), audio, regions, sliders).to(device)
     settings = SamplerSettings(args.steps, args.scheduler, GuidanceScales(args.cfg_image, args.cfg_audio), args.seed)

@@ -7,61 +7,30 @@ import math
 import os
 import subprocess
 import sys
-import wave
 from pathlib import Path
 
 import av
-import numpy as np
 import pytest
 import torch
-from diffusers import AutoencoderKL
-from PIL import Image
 from safetensors.torch import load_file
 
-from model_fixtures import tiny_model
-from pipelines.model_files import save_portrait_model
 from pipelines.render import main
-from scripts.tiny_encoders import save_tiny_encoder
+from render_fixtures import AUDIO_S, FPS, RATE, write_render_inputs
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-FPS = 25
-AUDIO_S = 0.5  # 13 frames: not a multiple of the tiny clip length (8)
-RATE = 22050
-
-
-def _write_wav(path: Path) -> None:
-    """Stereo 16-bit tone, AUDIO_S long."""
-    t = np.arange(round(AUDIO_S * RATE)) / RATE
-    tone = (0.3 * np.sin(2 * np.pi * 220 * t) * 32767).astype(np.int16)
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(2)
-        out.setsampwidth(2)
-        out.setframerate(RATE)
-        out.writeframes(np.stack([tone, tone], axis=1).tobytes())
 
 
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory) -> dict[str, Path]:
-    folder = tmp_path_factory.mktemp("render")
-    paths = {name: folder / name for name in ("model.safetensors", "encoder", "vae", "portrait.png", "speech.wav")}
-    save_portrait_model(tiny_model(alpha=0.2), paths["model.safetensors"])
-    save_tiny_encoder(str(paths["encoder"]), "xlsr_mean")
-    torch.manual_seed(0)
-    AutoencoderKL(  # x8, like SD's VAE: 64x64 px <-> the tiny model's 8x8 latents
-        down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4,
-        block_out_channels=(8,) * 4, layers_per_block=1, latent_channels=4, norm_num_groups=4,
-    ).save_pretrained(paths["vae"])
-    Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(paths["portrait.png"])
-    _write_wav(paths["speech.wav"])
-    return paths
+    return write_render_inputs(tmp_path_factory.mktemp("render"))
 
 
 def _arguments(inputs: dict[str, Path], out: Path) -> list[str]:
     return ["--portrait", str(inputs["portrait.png"]), "--audio", str(inputs["speech.wav"]),
-               "--model", str(inputs["model.safetensors"]), "--audio-encoder", str(inputs["encoder"]),
-               "--vae", str(inputs["vae"]), "--output", str(out / "video.mp4"), "--save-latents", str(out / "latents.safetensors"),
-               "--face-box", "16,16,32,32", "--steps", "2", "--alpha", "3", "--cfg-image", "2", "--cfg-audio", "3",
-               "--fps", str(FPS), "--timeout-s", "120"]
+            "--model", str(inputs["model.safetensors"]), "--audio-encoder", str(inputs["encoder"]),
+            "--vae", str(inputs["vae"]), "--output", str(out / "video.mp4"), "--save-latents", str(out / "latents.safetensors"),
+            "--face-box", "16,16,32,32", "--steps", "2", "--alpha", "3", "--cfg-image", "2", "--cfg-audio", "3",
+            "--fps", str(FPS), "--timeout-s", "120"]
 
 
 def _summary(stdout: str) -> dict:

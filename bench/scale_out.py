@@ -1,0 +1,94 @@
+"""Clip parallelism on CPU: the same long tiny job sampled by 1 process and by W gloo ranks (one thread each).
+
+Usage: python -m bench.scale_out [--frames 2000] [--steps 4] [--ranks 1 2]
+Prints one JSON object and writes bench/results/scale_out.json. Every run is a fresh set of spawned processes;
+wall_s is the sampler's time on rank 0 (model built, conditions made, ranks past a barrier before the clock
+starts). identical_latents compares each multi-rank result with the 1-rank one bit for bit. bytes_moved_per_step
+counts what all_gather delivers to each rank per step ((W-1) x windows-per-rank x one window output), next to
+what a ring all-reduce of the fused sequence would move (2 (W-1)/W x the padded sequence).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))
+
+from model_fixtures import TINY, tiny_conditions, tiny_model  # noqa: E402
+from pipelines.clip_parallel import DistributedWindows, LocalWindows  # noqa: E402
+from pipelines.guidance import GuidanceScales  # noqa: E402
+from pipelines.sampler import LongVideoOptions, SamplerSettings, sample_video, window_schedule  # noqa: E402
+from bench.report import report  # noqa: E402
+
+OPTIONS = LongVideoOptions(strategy="shift_fusion", alpha=7, seam="silent_pad")
+
+
+def _rank(rank: int, world_size: int, frames: int, steps: int, folder: str) -> None:
+    torch.set_num_threads(1)
+    model, cond = tiny_model(alpha=0.3), tiny_conditions(frames)
+    settings = SamplerSettings(steps=steps, guidance=GuidanceScales(1.0, 1.0))
+    if world_size > 1:
+        dist.init_process_group("gloo", init_method=f"file://{folder}/init", rank=rank, world_size=world_size,
+                                timeout=timedelta(seconds=600))
+        dist.barrier()
+    windows = DistributedWindows() if world_size > 1 else LocalWindows()
+    started = time.perf_counter()
+    latents = sample_video(model, cond, settings, OPTIONS, windows=windows)
+    wall = time.perf_counter() - started
+    torch.save({"latents": latents if rank == 0 else None, "wall_s": wall, "passes": windows.passes},
+               f"{folder}/rank{rank}.pt")
+    if world_size > 1:
+        dist.destroy_process_group()
+
+
+def run(world_size: int, frames: int, steps: int) -> dict:
+    with tempfile.TemporaryDirectory() as folder:
+        mp.spawn(_rank, args=(world_size, frames, steps, folder), nprocs=world_size, join=True)
+        ranks = [torch.load(f"{folder}/rank{r}.pt", weights_only=True) for r in range(world_size)]
+    passes = [r["passes"] for r in ranks]
+    return {"ranks": world_size, "wall_s": round(ranks[0]["wall_s"], 2), "window_passes": sum(passes),
+            "window_passes_per_rank": passes, "latents": ranks[0]["latents"]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=2000)
+    parser.add_argument("--steps", type=int, default=4)
+    parser.add_argument("--ranks", type=int, nargs="+", default=[1, 2])
+    args = parser.parse_args()
+    runs = [run(w, args.frames, args.steps) for w in sorted(set(args.ranks) | {1})]
+    baseline = runs[0]
+    schedule = window_schedule(args.frames, TINY.clip_length, args.steps, OPTIONS)
+    k = len(schedule.steps[0])
+    window_bytes = 4 * TINY.unet.in_channels * TINY.clip_length * 8 * 8  # b=1, fp32, 8x8 latents
+    sequence_bytes = 4 * TINY.unet.in_channels * schedule.padded_length * 8 * 8
+    report("scale_out", {
+        "frames": args.frames, "clip": TINY.clip_length, "steps": args.steps, "windows_per_step": k,
+        "expected_window_passes": schedule.clip_forwards,
+        "runs": [{key: value for key, value in r.items() if key != "latents"} for r in runs],
+        "identical_latents": {r["ranks"]: bool(torch.equal(r["latents"], baseline["latents"])) for r in runs[1:]},
+        "parallel_efficiency": {r["ranks"]: round(baseline["wall_s"] / (r["wall_s"] * r["ranks"]), 3) for r in runs[1:]},
+        "bytes_moved_per_step": {r["ranks"]: {
+            "all_gather_received_per_rank": (r["ranks"] - 1) * math.ceil(k / r["ranks"]) * window_bytes,
+            "ring_all_reduce_per_rank_alternative": round(2 * (r["ranks"] - 1) / r["ranks"] * sequence_bytes),
+        } for r in runs[1:]},
+        "setup": "CPU, gloo, 1 thread per rank, tiny config (8x8 latents), one CFG branch, shift fusion alpha 7 silent_pad; "
+                 "2 shared CPU cores (other jobs running), so wall times are noisy",
+        "command": "python -m bench.scale_out " + " ".join(sys.argv[1:]),
+    })
+
+
+if __name__ == "__main__":
+    main()
