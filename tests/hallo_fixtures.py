@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 import torch
 
 from pipelines.config import PortraitModelConfig
@@ -12,15 +11,6 @@ from pipelines.sampler import VideoConditions
 TINY_HALLO = PortraitModelConfig.named("tiny_hallo")
 #: Parameters the release zero-initialises (audio zero convs, FaceLocator output, temporal proj_out).
 ZERO_INITIALISED = ("zero_conv_", "face_locator.conv_out", "motion_modules")
-
-
-@pytest.fixture(autouse=True, scope="module")
-def single_thread():
-    """Tiny models run fastest on one thread (and far faster than two threads on a busy 2-core machine)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def tiny_hallo_model(seed: int = 0, config: PortraitModelConfig = TINY_HALLO) -> PortraitModel:

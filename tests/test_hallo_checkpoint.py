@@ -7,7 +7,7 @@ import re
 import pytest
 import torch
 
-from hallo_fixtures import TINY_HALLO, single_thread, tiny_hallo_conditions, tiny_hallo_model  # noqa: F401 (autouse fixture)
+from hallo_fixtures import TINY_HALLO, tiny_hallo_conditions, tiny_hallo_model
 from manifest_data import meta_state_dict, read_manifest
 from pipelines import hallo_checkpoint
 from pipelines.errors import CheckpointError

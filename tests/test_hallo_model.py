@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 import torch
 
-from hallo_fixtures import TINY_HALLO, single_thread, tiny_hallo_conditions, tiny_hallo_model  # noqa: F401 (autouse fixture)
+from hallo_fixtures import TINY_HALLO, tiny_hallo_conditions, tiny_hallo_model
 from pipelines.conditions import RegionMasks
 from pipelines.config import PortraitModelConfig
 from pipelines.errors import PortraitInputError
