@@ -3,7 +3,8 @@
 Usage: python -m bench.scale_out [--frames 2000] [--steps 4] [--ranks 1 2]
 Prints one JSON object and writes bench/results/scale_out.json. Every run is a fresh set of spawned processes;
 wall_s is the sampler's time on rank 0 (model built, conditions made, ranks past a barrier before the clock
-starts). identical_latents compares each multi-rank result with the 1-rank one bit for bit. bytes_moved_per_step
+starts); cpu_s_per_rank is each rank's CPU time over the same span (less sensitive to a shared machine's
+load than wall time). identical_latents compares each multi-rank result with the 1-rank one bit for bit. bytes_moved_per_step
 counts what all_gather delivers to each rank per step ((W-1) x windows-per-rank x one window output), next to
 what a ring all-reduce of the fused sequence would move (2 (W-1)/W x the padded sequence).
 """
@@ -44,10 +45,10 @@ def _rank(rank: int, world_size: int, frames: int, steps: int, folder: str) -> N
                                 timeout=timedelta(seconds=600))
         dist.barrier()
     windows = DistributedWindows() if world_size > 1 else LocalWindows()
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     latents = sample_video(model, cond, settings, OPTIONS, windows=windows)
-    wall = time.perf_counter() - started
-    torch.save({"latents": latents if rank == 0 else None, "wall_s": wall, "passes": windows.passes},
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    torch.save({"latents": latents if rank == 0 else None, "wall_s": wall, "cpu_s": cpu, "passes": windows.passes},
                f"{folder}/rank{rank}.pt")
     if world_size > 1:
         dist.destroy_process_group()
@@ -58,7 +59,8 @@ def run(world_size: int, frames: int, steps: int) -> dict:
         mp.spawn(_rank, args=(world_size, frames, steps, folder), nprocs=world_size, join=True)
         ranks = [torch.load(f"{folder}/rank{r}.pt", weights_only=True) for r in range(world_size)]
     passes = [r["passes"] for r in ranks]
-    return {"ranks": world_size, "wall_s": round(ranks[0]["wall_s"], 2), "window_passes": sum(passes),
+    return {"ranks": world_size, "wall_s": round(ranks[0]["wall_s"], 2),
+            "cpu_s_per_rank": [round(r["cpu_s"], 2) for r in ranks], "window_passes": sum(passes),
             "window_passes_per_rank": passes, "latents": ranks[0]["latents"]}
 
 
@@ -85,7 +87,8 @@ def main() -> None:
             "ring_all_reduce_per_rank_alternative": round(2 * (r["ranks"] - 1) / r["ranks"] * sequence_bytes),
         } for r in runs[1:]},
         "setup": "CPU, gloo, 1 thread per rank, tiny config (8x8 latents), one CFG branch, shift fusion alpha 7 silent_pad; "
-                 "2 shared CPU cores (other jobs running), so wall times are noisy",
+                 "2 CPU cores shared with other jobs (load average 4-6 during the runs), so wall times are noisy: "
+                 "two ranks on two busy cores cannot show the speed-up; cpu_s_per_rank shows the work split",
         "command": "python -m bench.scale_out " + " ".join(sys.argv[1:]),
     })
 

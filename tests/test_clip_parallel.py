@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import torch
@@ -42,16 +43,21 @@ def _sample_cases(windows: LocalWindows) -> tuple[dict[str, torch.Tensor], list[
 
 def _rank_main(rank: int, world_size: int, init_file: str, out_dir: str) -> None:
     dist.init_process_group(
-        "gloo", init_method=f"file://{init_file}", rank=rank, world_size=world_size, timeout=timedelta(seconds=60)
+        "gloo", init_method=f"file://{init_file}", rank=rank, world_size=world_size, timeout=timedelta(seconds=30)
     )
-    try:
-        latents, passes = _sample_cases(DistributedWindows())
-        torch.save({"latents": latents, "passes": passes}, f"{out_dir}/rank{rank}.pt")
-    finally:
-        dist.destroy_process_group()
+    latents, passes = _sample_cases(DistributedWindows())
+    torch.save({"latents": latents, "passes": passes}, f"{out_dir}/rank{rank}.pt")
+    if rank == 0:  # rank 1 leaves now: rank 0's next collective must fail instead of hanging
+        try:
+            sample_video(tiny_model(), tiny_conditions(2 * F), SamplerSettings(steps=2), windows=DistributedWindows())
+            outcome = "finished"
+        except RuntimeError as error:
+            outcome = f"failed: {error}"
+        (Path(out_dir) / "outcome.txt").write_text(outcome)
+    dist.destroy_process_group()
 
 
-def test_two_gloo_ranks_match_one_process_bit_for_bit(tmp_path):
+def test_two_gloo_ranks_match_one_process_bit_for_bit_and_a_lost_rank_fails_the_job(tmp_path):
     mp.spawn(_rank_main, args=(2, str(tmp_path / "init"), str(tmp_path)), nprocs=2, join=True)
     single, single_passes = _sample_cases(LocalWindows())
     ranks = [torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in range(2)]
@@ -66,6 +72,7 @@ def test_two_gloo_ranks_match_one_process_bit_for_bit(tmp_path):
     # windows r, r+2, ...: rank 0 runs the odd one out; a video shorter than a clip is one window, on rank 0
     assert [p for p, (frames, _) in zip(ranks[1]["passes"], CASES) if frames < F] == [0, 0]
     assert all(0 <= a - b <= STEPS for a, b in zip(ranks[0]["passes"], ranks[1]["passes"]))
+    assert (tmp_path / "outcome.txt").read_text().startswith("failed: ")
 
 
 def test_shift_fusion_window_count_per_rank_follows_eq5():
