@@ -10,6 +10,10 @@ class PortraitInputError(ValueError):
         self.fix = fix
         super().__init__(f"{input_name}: {problem}. Fix: {fix}")
 
+    def __reduce__(self):
+        """Rebuild from the three parts, so the error survives pickling (worker processes, Ray)."""
+        return (type(self), (self.input_name, self.problem, self.fix))
+
 
 class CheckpointError(ValueError):
     """A model file that cannot be used: names the file and what was expected."""

@@ -238,3 +238,12 @@ def test_a_vanishing_feather_keeps_the_hard_masks_instead_of_nan(sigma):
     face = _manual_face((16, 16), (2.0, 2.0, 10.0, 10.0))
     hard = portrait_region_masks([face], "lingualinker").masks
     assert torch.equal(portrait_region_masks([face], "lingualinker", feather_px=sigma).masks, hard)
+
+
+def test_input_errors_survive_pickling_for_worker_processes():
+    import pickle
+
+    from pipelines.errors import PortraitInputError
+
+    error = pickle.loads(pickle.dumps(PortraitInputError("audio", "is empty", "load a longer clip")))
+    assert (error.input_name, str(error)) == ("audio", "audio: is empty. Fix: load a longer clip")
