@@ -98,6 +98,11 @@ def offload_device():
     return mm.unet_offload_device()
 
 
+def free_memory(device) -> int:
+    """Free bytes on a device as the host sees them (VRAM on CUDA, RAM on the CPU)."""
+    return int(mm.get_free_memory(device))
+
+
 def wrap_for_model_management(model):
     """A ModelPatcher so the host moves the model to the GPU for sampling and offloads it after."""
     import comfy.model_patcher

@@ -6,10 +6,11 @@ import torch
 
 from ..pipelines.guidance import GuidanceScales
 from ..pipelines.long_video_schedule import SEAMS
+from ..pipelines.memory_guard import require_memory, sampling_sequence_bytes
 from ..pipelines.sampler import STRATEGIES, LongVideoOptions, SamplerSettings, sample_video
 from ..pipelines.scheduling import SCHEDULERS
 from ..pipelines.video_conditions import video_conditions
-from .host import load_to_device, sampling_callback
+from .host import free_memory, load_to_device, sampling_callback
 
 
 def _slider(region: str, meaning: str) -> tuple:
@@ -99,6 +100,12 @@ class GatedUNetSample:
         reference_latent = vae.encode(reference[:1, :, :, :3])
         sliders = {"head": head_scale, "mouth": mouth_scale, "eyes": eyes_scale}
         cond = video_conditions(model.config, reference_latent, audio, regions, sliders)
+        frames, latent_shape = cond.audio_blocks.shape[1], tuple(cond.reference_latent.shape[1:])
+        require_memory(
+            sampling_sequence_bytes(frames, latent_shape, cond.audio_blocks[0, 0].numel()),
+            free_memory(model.patcher.load_device),
+            f"a video of {frames} frames at {reference.shape[2]}x{reference.shape[1]} px",
+        )
         load_to_device(model.patcher)
         cond = cond.to(model.patcher.load_device)
         settings = SamplerSettings(steps, scheduler, GuidanceScales(cfg_image, cfg_audio), seed)

@@ -200,8 +200,15 @@ class ComfyHost:
 
     def peak_rss_mb(self) -> float:
         """The server process's peak resident memory so far (Linux VmHWM), in MB."""
+        return self._memory_status("VmHWM")
+
+    def rss_mb(self) -> float:
+        """The server process's resident memory now (Linux VmRSS), in MB."""
+        return self._memory_status("VmRSS")
+
+    def _memory_status(self, field: str) -> float:
         status = Path(f"/proc/{self._process.pid}/status").read_text()
-        (line,) = [row for row in status.splitlines() if row.startswith("VmHWM:")]
+        (line,) = [row for row in status.splitlines() if row.startswith(f"{field}:")]
         return int(line.split()[1]) / 1024
 
     def is_running(self) -> bool:

@@ -247,3 +247,18 @@ def test_input_errors_survive_pickling_for_worker_processes():
 
     error = pickle.loads(pickle.dumps(PortraitInputError("audio", "is empty", "load a longer clip")))
     assert (error.input_name, str(error)) == ("audio", "audio: is empty. Fix: load a longer clip")
+
+
+def test_memory_guard_refuses_a_job_whose_sequence_cannot_fit_and_names_the_fix():
+    import pytest
+
+    from pipelines.errors import PortraitInputError
+    from pipelines.memory_guard import require_memory, sampling_sequence_bytes
+
+    ten_hours = sampling_sequence_bytes(10 * 3600 * 25, (4, 64, 64), 5 * 1024)
+    ten_seconds = sampling_sequence_bytes(250, (4, 64, 64), 5 * 1024)
+    assert ten_hours == 3600 * ten_seconds  # linear in length
+    assert ten_seconds == 250 * 4 * (5 * 4 * 64 * 64 + 5 * 1024)
+    require_memory(ten_seconds, 2**30, "a 10 s video")
+    with pytest.raises(PortraitInputError, match=r"^audio: a 10 h video needs about 291.8 GB .* Fix: split the audio"):
+        require_memory(ten_hours, 16 * 2**30, "a 10 h video")
