@@ -7,6 +7,7 @@ from `example_workflows/input/`, and the host writes the video to `output/`. Exi
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -44,7 +45,11 @@ def run_demo() -> Path:
     if not DEMO_INPUT_DIR.is_dir():
         raise HostError(f"no {DEMO_INPUT_DIR}: the demo workflow's image and audio files belong there")
     with tempfile.TemporaryDirectory(prefix="gated-portrait-demo-") as base:
-        host = ComfyHost(base, models_dir=MODELS_DIR, input_dir=DEMO_INPUT_DIR, output_dir=OUTPUT_DIR)
+        host = ComfyHost(base, models_dir=MODELS_DIR, output_dir=OUTPUT_DIR)  # its own input folder: the host writes there
+        host.input_dir.mkdir(parents=True, exist_ok=True)
+        for path in DEMO_INPUT_DIR.iterdir():
+            if path.is_file():
+                shutil.copy(path, host.input_dir / path.name)
         with host:
             log(f"ComfyUI host up on {host.url} after {host.start_seconds:.1f} s")
             prompt = convert(json.loads(DEMO_WORKFLOW.read_text()), host.object_info())

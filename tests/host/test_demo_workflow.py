@@ -25,8 +25,8 @@ DEMO_INPUTS = REPO / "example_workflows" / "input"
 @pytest.fixture(scope="module")
 def demo_host(comfy_host):
     write_demo_models(comfy_host.models_dir)
-    for path in DEMO_INPUTS.iterdir():
-        shutil.copy(path, comfy_host.input_dir / path.name)
+    for name in ("portrait.png", "speech.wav"):
+        shutil.copy(DEMO_INPUTS / name, comfy_host.input_dir / name)
     return comfy_host
 
 
