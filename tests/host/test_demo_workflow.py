@@ -119,3 +119,21 @@ def test_widget_out_of_range_is_rejected_naming_the_input(demo_host):
         demo_host.run_prompt(prompt)
     assert "steps" in json.dumps(rejected.value.answer)
     assert DEMO_MODEL in json.dumps(_demo_prompt(demo_host))
+
+
+def test_decoded_frames_plug_into_core_create_video_and_save_video(demo_host):
+    prompt = {
+        "1": {"class_type": "EmptyLatentImage", "inputs": {"width": 64, "height": 48, "batch_size": 7}},
+        "2": {"class_type": "VAELoader", "inputs": {"vae_name": "taesd_tiny_demo.safetensors"}},
+        "3": {"class_type": "VAEDecodeVideo", "inputs": {"vae": ["2", 0], "latent": ["1", 0], "chunk_size": 3,
+                                                         "save_mp4": False, "return_frames": True}},
+        "4": {"class_type": "CreateVideo", "inputs": {"images": ["3", 0], "fps": 25.0}},
+        "5": {"class_type": "SaveVideo", "inputs": {"video": ["4", 0], "filename_prefix": "core/from_pack",
+                                                    "format": "mp4", "codec": "h264"}},
+    }
+    entry = demo_host.run_prompt(prompt)
+    (mp4,) = [p for p in demo_host.output_paths(entry) if p.suffix == ".mp4"]
+    with av.open(str(mp4)) as container:
+        stream = container.streams.video[0]
+        assert (stream.width, stream.height) == (64, 48)
+        assert sum(1 for _ in container.decode(video=0)) == 7
