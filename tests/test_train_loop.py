@@ -16,7 +16,6 @@ from pipelines.train.clip_cache import LatentClips
 from pipelines.train.objectives import diffusion_loss
 from pipelines.train.stages import is_stage2_parameter, set_trainable, stage_batch
 from pipelines.train.trainer import LoopSettings, TrainingRun, run_loop
-from train_fixtures import one_thread  # noqa: F401  (autouse fixture)
 
 TINY = PortraitModelConfig.named("tiny")
 FRAMES = 4

@@ -16,7 +16,6 @@ from pipelines.train.face_measures import FaceMeter, pearson, translated
 from pipelines.train.face_render import random_style
 from pipelines.train.speech import Utterance, speak
 from pipelines.train.tiny_vae import decode_latents, encode_images, load_tiny_vae
-from train_fixtures import one_thread  # noqa: F401  (autouse fixture)
 
 SHIPPED = Path(__file__).resolve().parents[1] / "models_shipped"
 MODEL = SHIPPED / "gated_portrait_tiny_demo.safetensors"

@@ -15,7 +15,6 @@ from pipelines.train.face_render import FaceMotion, feature_boxes, random_style,
 from pipelines.train.motion_tracks import blink_starts, face_motion
 from pipelines.train.speech import Utterance, speech_envelope
 from pipelines.train.synthetic import SCALE_CHOICES, SyntheticTalkingPortraits, random_portraits, region_masks
-from train_fixtures import one_thread  # noqa: F401  (autouse fixture)
 
 RATE = 16000
 

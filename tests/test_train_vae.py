@@ -20,7 +20,6 @@ from pipelines.train.tiny_vae import (
     save_tiny_vae,
     to_comfy_taesd,
 )
-from train_fixtures import one_thread  # noqa: F401  (autouse fixture)
 
 COMFY_DIR = str(Path(__file__).resolve().parents[1] / ".venv" / "comfyui")
 
