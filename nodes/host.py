@@ -110,9 +110,38 @@ def wrap_for_model_management(model):
     return comfy.model_patcher.ModelPatcher(model, load_device=compute_device(), offload_device=offload_device())
 
 
-def load_to_device(patcher) -> None:
-    """Ask the host to load (and make room for) a wrapped model on the compute device."""
-    mm.load_models_gpu([patcher])
+def load_to_device(*patchers) -> None:
+    """Ask the host to load (and make room for) wrapped models on their load devices."""
+    mm.load_models_gpu(list(patchers))
+
+
+def sampling_devices(text: str) -> list:
+    """A node's device list ('cuda:0, cuda:1'; empty = the host's device) as torch devices that exist here."""
+    import torch
+
+    from ..pipelines.devices import parse_devices
+
+    return parse_devices(text, compute_device(), torch.cuda.device_count() if torch.cuda.is_available() else 0)
+
+
+def device_patchers(patcher, devices: list, replicas: dict) -> list:
+    """One ModelPatcher per listed device: the host's own for the first use of its device, elsewhere copies of
+    the model made once and kept in `replicas` (keyed by device and list position) for the next runs."""
+    import comfy.model_patcher
+
+    from ..pipelines.model_files import replicate
+
+    patchers = []
+    for slot, device in enumerate(devices):
+        if device == patcher.load_device and patcher not in patchers:
+            patchers.append(patcher)
+            continue
+        key = (str(device), slot)
+        if key not in replicas:
+            copy = replicate(patcher.model, offload_device())
+            replicas[key] = comfy.model_patcher.ModelPatcher(copy, load_device=device, offload_device=offload_device())
+        patchers.append(replicas[key])
+    return patchers
 
 
 def model_dtype(choice: str, device) -> "torch.dtype":

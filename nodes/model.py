@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import folder_paths
 
@@ -18,6 +18,7 @@ class PortraitModelHandle:
     patcher: object
     config: PortraitModelConfig
     name: str
+    replicas: dict = field(default_factory=dict)  # (device, slot) -> ModelPatcher of a copy, for device lists
 
     @property
     def model(self):

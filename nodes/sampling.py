@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import torch
 
+from ..pipelines.clip_parallel import ReplicaWindows
 from ..pipelines.guidance import GuidanceScales
 from ..pipelines.long_video_schedule import SEAMS
 from ..pipelines.memory_guard import require_memory, sampling_sequence_bytes
 from ..pipelines.sampler import STRATEGIES, LongVideoOptions, SamplerSettings, sample_video
 from ..pipelines.scheduling import SCHEDULERS
 from ..pipelines.video_conditions import video_conditions
-from .host import free_memory, load_to_device, sampling_callback
+from .host import device_patchers, free_memory, load_to_device, sampling_callback, sampling_devices
 
 
 def _slider(region: str, meaning: str) -> tuple:
@@ -92,11 +93,15 @@ class GatedUNetSample:
             },
             "optional": {
                 "long_video": ("PORTRAIT_LONG_VIDEO", {"tooltip": "From ShiftFusionLongVideo; default: shift fusion, alpha 7, silent_pad."}),
+                "devices": ("STRING", {"default": "", "tooltip": (
+                    "Several GPUs of this machine, e.g. 'cuda:0, cuda:1': each denoising step's clip windows are spread "
+                    "over one model copy per device (same video, same seed, faster). Empty = the host's device.")}),
             },
         }
 
     def sample(self, model, reference, vae, audio, regions, head_scale, mouth_scale, eyes_scale, steps, scheduler,
-               cfg_image, cfg_audio, seed, long_video=None):
+               cfg_image, cfg_audio, seed, long_video=None, devices=""):
+        device_list = sampling_devices(devices)
         reference_latent = vae.encode(reference[:1, :, :, :3])
         sliders = {"head": head_scale, "mouth": mouth_scale, "eyes": eyes_scale}
         cond = video_conditions(model.config, reference_latent, audio, regions, sliders)
@@ -106,11 +111,13 @@ class GatedUNetSample:
             free_memory(model.patcher.load_device),
             f"a video of {frames} frames at {reference.shape[2]}x{reference.shape[1]} px",
         )
-        load_to_device(model.patcher)
-        cond = cond.to(model.patcher.load_device)
+        patchers = device_patchers(model.patcher, device_list, model.replicas)
+        load_to_device(*patchers)
+        cond = cond.to(patchers[0].load_device)
         settings = SamplerSettings(steps, scheduler, GuidanceScales(cfg_image, cfg_audio), seed)
         options = long_video or LongVideoOptions()
-        latents = sample_video(model.model, cond, settings, options, sampling_callback(1))
+        windows = ReplicaWindows([p.model for p in patchers]) if len(patchers) > 1 else None
+        latents = sample_video(patchers[0].model, cond, settings, options, sampling_callback(1), windows=windows)
         return ({"samples": (latents / model.config.latent_scale).cpu()},)
 
 

@@ -8,6 +8,8 @@ windows this process runs and hands it the outputs to complete the step's set:
 - `DistributedWindows` runs windows r, r+W, r+2W, ... on rank r of W, then all-gathers the window outputs so
   every rank holds all k of them and fuses them with the schedule's own rule (`WindowSchedule.fuse_step`), in
   window order. Every rank then takes the same scheduler step on the whole sequence.
+- `ReplicaWindows` is the same split inside one process: window i runs on model replica i mod R (one per
+  device, e.g. the GPUs of one machine), one thread per replica, the outputs collected on the main device.
 
 Why all-gather rather than all-reduce of per-rank partial sums: a ring all-gather moves (W-1)/W of the k window
 outputs (k*f frames, about N) into each rank, a ring all-reduce of the full-length sum 2(W-1)/W of N frames, so
@@ -21,10 +23,15 @@ Letters: b batch, c channels, f frames of a window, h w latent size, k windows o
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import torch
 import torch.distributed as dist
+
+#: run_window(index, replica) -> the window's output b c f h w; replica None = the sampler's own model.
+RunWindow = Callable[[int, "torch.nn.Module | None"], torch.Tensor]
 
 
 class LocalWindows:
@@ -50,6 +57,22 @@ class LocalWindows:
     ) -> Iterable[torch.Tensor]:
         """The step's outputs in window order (here: this process's own, streamed)."""
         return outputs
+
+    def step_outputs(
+        self, count: int, run_window: RunWindow, on_done: Callable[[int], None], shape: torch.Size, device: torch.device
+    ) -> Iterable[torch.Tensor]:
+        """All `count` window outputs of one step, in window order, computed by `run_window`.
+
+        on_done(index) is called in this thread after each window this process ran (progress, interrupt).
+        """
+
+        def own_outputs() -> Iterator[torch.Tensor]:
+            for index in self.run_windows(count):
+                output = run_window(index, None)
+                on_done(index)
+                yield output
+
+        return self.all_outputs(own_outputs(), count, shape, device)
 
 
 class DistributedWindows(LocalWindows):
@@ -81,3 +104,58 @@ class DistributedWindows(LocalWindows):
         gathered = [torch.empty_like(padded) for _ in range(self.world_size)]
         dist.all_gather(gathered, padded, group=self.group)
         return (gathered[window % self.world_size][window // self.world_size] for window in range(count))
+
+
+class ReplicaWindows(LocalWindows):
+    """Window i of a step runs on replica i mod R: model copies on several devices of this process.
+
+    Each replica owns a thread and runs its windows one after another (a model's reference bank is
+    per-instance state, so one replica never runs two windows at once); the main thread gathers the
+    outputs on the sampler's device, reports progress and may abort (the threads stop after their window).
+    The fused step is bit-identical to one replica's where the replicas compute alike (same weights, dtype
+    and kind of device).
+    """
+
+    def __init__(self, replicas: Sequence[torch.nn.Module]) -> None:
+        super().__init__()
+        self.replicas = list(replicas)
+        self.world_size = len(self.replicas)
+        self.passes_per_replica = [0] * self.world_size
+
+    def windows_to_run(self, count: int) -> range:
+        return range(count)
+
+    def step_outputs(
+        self, count: int, run_window: RunWindow, on_done: Callable[[int], None], shape: torch.Size, device: torch.device
+    ) -> list[torch.Tensor]:
+        finished: queue.Queue = queue.Queue()
+        stop = threading.Event()
+
+        def work(slot: int) -> None:
+            try:
+                with torch.no_grad():  # grad mode is per thread
+                    for index in range(slot, count, self.world_size):
+                        if stop.is_set():
+                            return
+                        finished.put((index, run_window(index, self.replicas[slot]).to(device), None))
+            except BaseException as error:  # handed to the main thread, which raises it
+                finished.put((slot, None, error))
+
+        threads = [threading.Thread(target=work, args=(slot,), daemon=True) for slot in range(self.world_size)]
+        for thread in threads:
+            thread.start()
+        outputs: list[torch.Tensor] = [torch.empty(0)] * count
+        try:
+            for _ in range(count):
+                index, output, error = finished.get()
+                if error is not None:
+                    raise error
+                outputs[index] = output
+                self.passes += 1
+                self.passes_per_replica[index % self.world_size] += 1
+                on_done(index)
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join()
+        return outputs

@@ -61,6 +61,15 @@ def load_portrait_model(path: str | Path, dtype: torch.dtype = torch.float32) ->
     return model.to(dtype).eval()
 
 
+def replicate(model: PortraitModel, device: torch.device) -> PortraitModel:
+    """A copy of a loaded model with its own weights on `device` (built on meta: nothing is initialised twice)."""
+    with torch.device("meta"):
+        replica = PortraitModel(model.config)
+    state = {name: tensor.detach().to(device, copy=True) for name, tensor in model.state_dict().items()}
+    replica.load_state_dict(state, strict=True, assign=True)
+    return replica.eval()
+
+
 def sd15_unet_state_dict(path: str | Path, config: PortraitModelConfig) -> dict[str, torch.Tensor]:
     """An SD1.5 UNet in diffusers naming from a diffusers folder, a diffusers file or an LDM single file."""
     path = Path(path)

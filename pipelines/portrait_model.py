@@ -8,7 +8,7 @@ encoded by the ReferenceNet, and its unconditional branch.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import torch
 import torch.nn as nn
@@ -36,6 +36,16 @@ class ReferenceFeatures:
     uncond_identity_tokens: torch.Tensor
     face_features: torch.Tensor | None = None
     motion_layers: dict[str, torch.Tensor] | None = None
+
+    def to(self, device: torch.device) -> "ReferenceFeatures":
+        """The same features on another device (for a model replica there)."""
+
+        def moved(value):
+            if isinstance(value, dict):
+                return {name: tensor.to(device) for name, tensor in value.items()}
+            return None if value is None else value.to(device)
+
+        return ReferenceFeatures(**{field.name: moved(getattr(self, field.name)) for field in fields(self)})
 
 
 class PortraitModel(nn.Module):

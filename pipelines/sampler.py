@@ -19,14 +19,17 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import torch
+from einops import rearrange
 
 from .clip_parallel import LocalWindows
 from .config import PortraitModelConfig
+from .deep_cache import DeepFeatureCache, DeepWindow
 from .errors import PortraitInputError
 from .guidance import GuidanceScales
 from .long_video_schedule import WindowSchedule, motion_frame_clips, overlap_schedule, shift_fusion_schedule
 from .portrait_model import PortraitModel, ReferenceFeatures
 from .scheduling import make_scheduler
+from .speed_options import SpeedOptions, offloaded_reference_net
 
 #: callback(done, total, preview) -- preview is a b c h w latent of the frame being worked on; raising aborts.
 StepCallback = Callable[[int, int, torch.Tensor | None], None]
@@ -126,26 +129,45 @@ def guided_prediction(
     audio_blocks: torch.Tensor,
     cond: VideoConditions,
     guidance: GuidanceScales,
+    *,
+    videos: torch.Tensor | None = None,
+    batched: bool = True,
+    deep: DeepWindow | None = None,
 ) -> torch.Tensor:
-    """All CFG branches of one window in one batch. sample: b c f h w, audio_blocks: b f l c -> b c f h w."""
-    branches = guidance.branches()
-    batch, k = sample.shape[0], len(branches)
+    """All CFG branches of one window. sample: w c f h w, audio_blocks: w f l c -> w c f h w.
+
+    videos: w, the video (row of cond and reference) of each item; default item i is video i (several windows
+    of one video ride in one call with repeated indices). batched: all branches in one model call, else one
+    call per branch. deep: the DeepCache view of this call (deep_cache.py) or None.
+    """
+    videos = torch.arange(sample.shape[0]) if videos is None else videos
+    outputs = {}
+    for call in [guidance.branches()] if batched else [(b,) for b in guidance.branches()]:
+        shallow = None if deep is None else deep.for_branches(call)
+        outputs.update(zip(call, _branch_outputs(model, sample, timestep, reference, audio_blocks, cond, call, videos, shallow)))
+    return guidance.combine(outputs)
+
+
+def _branch_outputs(model, sample, timestep, reference, audio_blocks, cond, branches, videos, shallow) -> tuple:
+    """One model call over `branches` (batch order) -> one w c f h w output per branch."""
+    items, k = sample.shape[0], len(branches)
     dtype = next(model.parameters()).dtype
     device = sample.device
-    videos = torch.arange(batch, device=device).repeat(k)
-    with_reference = torch.tensor([b != "uncond" for b in branches], device=device).repeat_interleave(batch)
-    scales = torch.cat([cond.region_scales * branch_audio_scale(model.config, b) for b in branches]).to(device, dtype)
+    videos = videos.to(device)
+    with_reference = torch.tensor([b != "uncond" for b in branches], device=device).repeat_interleave(items)
+    scales = torch.cat([cond.region_scales[videos] * branch_audio_scale(model.config, b) for b in branches]).to(device, dtype)
     output = model.predict(
         sample.repeat(k, 1, 1, 1, 1).to(dtype),
-        timestep.to(device).expand(k * batch),
+        timestep.to(device).expand(k * items),
         reference,
         audio_blocks.repeat(k, 1, 1, 1).to(device),
-        cond.masks.repeat(k, 1, 1, 1).to(device, dtype),
+        cond.masks[videos].repeat(k, 1, 1, 1).to(device, dtype),
         scales,
-        videos,
+        videos.repeat(k),
         with_reference,
+        **({} if shallow is None else {"shallow": shallow}),
     ).float()
-    return guidance.combine(dict(zip(branches, output.chunk(k))))
+    return output.chunk(k)
 
 
 def branch_audio_scale(config: PortraitModelConfig, branch: str) -> float:
@@ -191,8 +213,11 @@ def sample_video(
     callback: StepCallback | None = None,
     noise: torch.Tensor | None = None,
     windows: LocalWindows | None = None,
+    speed: SpeedOptions = SpeedOptions(),
 ) -> torch.Tensor:
     """Denoise a whole video. -> b c n h w latents (model scale; divide by latent_scale for the VAE).
+
+    speed: the sampler-side speed switches (speed_options.py); the defaults are lossless.
 
     noise: b c n h w starting noise (default: drawn from settings.seed). windows: which of each step's windows
     this process runs and how the outputs of the others arrive (default LocalWindows: all, here; a
@@ -203,23 +228,45 @@ def sample_video(
     windows = windows or LocalWindows()
     if long_video.strategy == "motion_frames" and windows.world_size > 1:
         raise PortraitInputError(
-            "strategy", "motion_frames denoises clips one after another, so its clips cannot run on several ranks",
-            "use shift_fusion or overlap with several ranks, or run motion_frames in one process",
+            "strategy", "motion_frames denoises clips one after another, so its clips cannot run on several ranks or devices",
+            "use shift_fusion or overlap to spread windows, or run motion_frames on one device in one process",
         )
     config = model.config
     check_conditions(config, cond, settings)
     if noise is None:
         noise = initial_noise(settings.seed, cond.reference_latent, cond.audio_blocks.shape[1])
-    with torch.no_grad():
+    device = cond.reference_latent.device
+    with torch.no_grad(), speed.autocast_context(device):
         if long_video.strategy == "motion_frames" and config.motion.reference_motion_frames > 0:
-            return _sample_reference_motion_clips(model, cond, settings, callback, noise)
+            return _sample_reference_motion_clips(model, cond, settings, callback, noise, speed)
         reference = model.encode_reference(cond.reference_latent.to(next(model.parameters())), **cond.face_inputs())
-        if long_video.strategy == "motion_frames":
-            return _sample_motion_frames(model, cond, reference, settings, long_video, callback, noise)
-        return _sample_windows(model, cond, reference, settings, long_video, callback, noise, windows)
+        with offloaded_reference_net(model, speed, device):
+            if long_video.strategy == "motion_frames":
+                return _sample_motion_frames(model, cond, reference, settings, long_video, callback, noise, speed)
+            return _sample_windows(model, cond, reference, settings, long_video, callback, noise, windows, speed)
 
 
-def _sample_windows(model, cond, reference, settings, long_video, callback, noise, windows) -> torch.Tensor:
+def deep_cache(speed: SpeedOptions, videos: int, length: int) -> DeepFeatureCache | None:
+    """A DeepCache over a padded sequence of `length` frames where the lossy switch is on."""
+    return DeepFeatureCache(speed.deep_cache_interval, videos, length) if speed.deep_cache_interval > 1 else None
+
+
+def windows_prediction(model, model_input, t, reference, audio, cond, guidance, windows, speed, cache, step) -> list:
+    """w windows of the sequence in one model call. model_input: b c n h w, audio: b n l c, windows: w f indices
+    -> w guided outputs b c f h w (one window is the plain per-window call)."""
+    count, batch = windows.shape[0], model_input.shape[0]
+    flat = windows.flatten()
+    sample = rearrange(model_input.index_select(2, flat), "b c (k f) y x -> (k b) c f y x", k=count)
+    blocks = rearrange(audio.index_select(1, flat), "b (k f) l c -> (k b) f l c", k=count)
+    videos = torch.arange(batch).repeat(count)
+    deep = None if cache is None else cache.window(step, windows.repeat_interleave(batch, dim=0), videos)
+    output = guided_prediction(
+        model, sample, t, reference, blocks, cond, guidance, videos=videos, batched=speed.batched_cfg, deep=deep
+    )
+    return list(output.chunk(count))
+
+
+def _sample_windows(model, cond, reference, settings, long_video, callback, noise, windows, speed) -> torch.Tensor:
     frames = cond.audio_blocks.shape[1]
     schedule = window_schedule(frames, model.config.clip_length, settings.steps, long_video)
     device = cond.reference_latent.device
@@ -229,30 +276,56 @@ def _sample_windows(model, cond, reference, settings, long_video, callback, nois
     x = padded_noise(noise, schedule.padded_length, settings.seed) * scheduler.init_noise_sigma
     pad_noise = x[:, :, frames:] / scheduler.init_noise_sigma
     total, done = sum(len(windows.windows_to_run(len(w))) for w in schedule.steps), 0
+    per_call = speed.window_batch if type(windows) is LocalWindows else 1  # others hand out windows one by one
+    cache = deep_cache(speed, x.shape[0], schedule.padded_length)
+    copies: dict[torch.device, tuple[ReferenceFeatures, VideoConditions, torch.Tensor]] = {}
+
+    def on_device(replica_device: torch.device) -> tuple[ReferenceFeatures, VideoConditions, torch.Tensor]:
+        """The video's reference features, conditions and padded audio on a replica's device (copied once)."""
+        if replica_device == device:
+            return reference, cond, audio
+        if replica_device not in copies:
+            copies[replica_device] = (reference.to(replica_device), cond.to(replica_device), audio.to(replica_device))
+        return copies[replica_device]
+
     for step, t in enumerate(scheduler.timesteps):
         if schedule.padded_length > frames:
             x[:, :, frames:] = silent_frames(scheduler, cond.reference_latent, pad_noise, t)
         model_input = scheduler.scale_model_input(x, t)
-
-        def window_outputs():
-            nonlocal done
-            for index in windows.run_windows(len(step_windows)):
-                window = step_windows[index].to(device)
-                yield guided_prediction(
-                    model, model_input.index_select(2, window), t, reference, audio.index_select(1, window), cond, settings.guidance
-                )
-                done += 1
-                if callback is not None:
-                    callback(done, total, x[:, :, window[0]])
-
         step_windows = schedule.steps[step]
+        guidance = speed.guidance_at(settings.guidance, step, settings.steps)
+        batched: dict[int, torch.Tensor] = {}
+
+        def run_window(index: int, replica: PortraitModel | None) -> torch.Tensor:
+            """One window's guided prediction on the sampler's model (replica None) or on a replica's device.
+
+            On the sampler's own model the window's group of `per_call` windows runs in one call, kept until asked.
+            """
+            on = device if replica is None else next(replica.parameters()).device
+            replica_reference, replica_cond, replica_audio = on_device(on)
+            if index in batched:
+                return batched.pop(index)
+            group = range(index, min(index + per_call, len(step_windows))) if replica is None else [index]
+            outputs = windows_prediction(
+                replica or model, model_input.to(on), t, replica_reference, replica_audio, replica_cond, guidance,
+                step_windows[list(group)].to(on), speed, cache, step,
+            )
+            batched.update(zip(group, outputs))
+            return batched.pop(index)
+
+        def on_done(index: int) -> None:
+            nonlocal done
+            done += 1
+            if callback is not None:
+                callback(done, total, x[:, :, step_windows[index][0]])
+
         window_shape = (*x.shape[:2], schedule.clip_length, *x.shape[3:])  # b c f h w
-        outputs = windows.all_outputs(window_outputs(), len(step_windows), window_shape, device)
+        outputs = windows.step_outputs(len(step_windows), run_window, on_done, window_shape, device)
         x = scheduler.step(schedule.fuse_step(step, outputs), t, x).prev_sample
     return x[:, :, :frames]
 
 
-def _sample_motion_frames(model, cond, reference, settings, long_video, callback, noise) -> torch.Tensor:
+def _sample_motion_frames(model, cond, reference, settings, long_video, callback, noise, speed) -> torch.Tensor:
     frames = cond.audio_blocks.shape[1]
     clips = motion_frame_clips(frames, model.config.clip_length, long_video.motion_frames)
     device = cond.reference_latent.device
@@ -260,16 +333,19 @@ def _sample_motion_frames(model, cond, reference, settings, long_video, callback
     noise = padded_noise(noise, clips.padded_length, settings.seed)
     result = torch.zeros_like(noise)
     total, done = len(clips) * settings.steps, 0
-    for new, context in clips:
+    cache = deep_cache(speed, noise.shape[0], clips.padded_length)
+    for clip, (new, context) in enumerate(clips):
         new, context = new.to(device), context.to(device)
+        if clip > 0 and not speed.reference_once:  # Hallo's loop runs the ReferenceNet for every clip
+            reference = model.encode_reference(cond.reference_latent.to(next(model.parameters())), **cond.face_inputs())
         scheduler = make_scheduler(settings.scheduler, model.config)
         scheduler.set_timesteps(settings.steps, device=device)
         x = noise[:, :, new] * scheduler.init_noise_sigma
         window = torch.cat([context, new])
-        for t in scheduler.timesteps:
+        for step, t in enumerate(scheduler.timesteps):
             known = scheduler.add_noise(result[:, :, context], noise[:, :, context], t.reshape(1)) if len(context) else x[:, :, :0]
             model_input = scheduler.scale_model_input(torch.cat([known, x], dim=2), t)
-            prediction = guided_prediction(model, model_input, t, reference, audio[:, window], cond, settings.guidance)
+            prediction = clip_prediction(model, model_input, t, reference, audio[:, window], cond, settings, speed, cache, step, window)
             x = scheduler.step(prediction[:, :, len(context):], t, x).prev_sample
             done += 1
             if callback is not None:
@@ -278,7 +354,15 @@ def _sample_motion_frames(model, cond, reference, settings, long_video, callback
     return result[:, :, :frames]
 
 
-def _sample_reference_motion_clips(model, cond, settings, callback, noise) -> torch.Tensor:
+def clip_prediction(model, model_input, t, reference, audio, cond, settings, speed, cache, step, window) -> torch.Tensor:
+    """Guided prediction of one clip of the clip loops under the speed switches. window: f sequence indices."""
+    batch = model_input.shape[0]
+    deep = None if cache is None else cache.window(step, window[None].expand(batch, -1), torch.arange(batch))
+    guidance = speed.guidance_at(settings.guidance, step, settings.steps)
+    return guided_prediction(model, model_input, t, reference, audio, cond, guidance, batched=speed.batched_cfg, deep=deep)
+
+
+def _sample_reference_motion_clips(model, cond, settings, callback, noise, speed) -> torch.Tensor:
     """Hallo's clip loop: each clip re-encodes the reference with the previous clip's last frames as motion frames."""
     frames = cond.audio_blocks.shape[1]
     clips = motion_frame_clips(frames, model.config.clip_length, model.config.motion.reference_motion_frames)
@@ -288,6 +372,7 @@ def _sample_reference_motion_clips(model, cond, settings, callback, noise) -> to
     noise = padded_noise(noise, clips.padded_length, settings.seed)
     result = torch.zeros_like(noise)
     total, done = len(clips) * settings.steps, 0
+    cache = deep_cache(speed, noise.shape[0], clips.padded_length)
     for new, context in clips:
         new = new.to(device)
         motion = result[:, :, context.to(device)].transpose(1, 2).to(dtype) if len(context) else None
@@ -295,9 +380,9 @@ def _sample_reference_motion_clips(model, cond, settings, callback, noise) -> to
         scheduler = make_scheduler(settings.scheduler, model.config)
         scheduler.set_timesteps(settings.steps, device=device)
         x = noise[:, :, new] * scheduler.init_noise_sigma
-        for t in scheduler.timesteps:
+        for step, t in enumerate(scheduler.timesteps):
             model_input = scheduler.scale_model_input(x, t)
-            prediction = guided_prediction(model, model_input, t, reference, audio[:, new], cond, settings.guidance)
+            prediction = clip_prediction(model, model_input, t, reference, audio[:, new], cond, settings, speed, cache, step, new)
             x = scheduler.step(prediction, t, x).prev_sample
             done += 1
             if callback is not None:

@@ -1,7 +1,10 @@
-"""Clip parallelism: two gloo ranks give the single-process latents bit for bit, and split the window passes."""
+"""Clip parallelism: two gloo ranks, or two model replicas in one process, give the single-process latents bit
+for bit and split the window passes."""
 
 from __future__ import annotations
 
+import copy
+import threading
 from datetime import timedelta
 from pathlib import Path
 
@@ -11,7 +14,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 from model_fixtures import TINY, tiny_conditions, tiny_model
-from pipelines.clip_parallel import DistributedWindows, LocalWindows
+from pipelines.clip_parallel import DistributedWindows, LocalWindows, ReplicaWindows
 from pipelines.errors import PortraitInputError
 from pipelines.long_video_schedule import shift_fusion_schedule
 from pipelines.sampler import LongVideoOptions, SamplerSettings, sample_video, window_schedule
@@ -27,10 +30,10 @@ def _name(frames: int, options: LongVideoOptions) -> str:
     return f"{options.strategy}-{options.seam}-{frames}"
 
 
-def _sample_cases(windows: LocalWindows) -> tuple[dict[str, torch.Tensor], list[int]]:
+def _sample_cases(windows: LocalWindows, model: torch.nn.Module | None = None) -> tuple[dict[str, torch.Tensor], list[int]]:
     """Latents and window passes of this process for every case, with three CFG branches."""
     torch.set_num_threads(1)
-    model = tiny_model(alpha=0.2)
+    model = model or tiny_model(alpha=0.2)
     latents, passes = {}, []
     for frames, options in CASES:
         before = windows.passes
@@ -92,3 +95,36 @@ def test_motion_frames_refuses_several_ranks():
         sample_video(tiny_model(), tiny_conditions(F + 2), SamplerSettings(steps=1),
                      LongVideoOptions(strategy="motion_frames"), windows=_TwoRanks())
     assert error.value.input_name == "strategy"
+
+
+def test_two_replicas_in_one_process_match_one_replica_bit_for_bit():
+    model = tiny_model(alpha=0.2)
+    single, single_passes = _sample_cases(LocalWindows(), model)
+    replicas = ReplicaWindows([model, copy.deepcopy(model)])  # two CPU replicas stand in for two GPUs
+    spread, spread_passes = _sample_cases(replicas, model)
+    for frames, options in CASES:
+        name = _name(frames, options)
+        assert spread[name].shape == (1, 4, frames, 8, 8)
+        assert torch.equal(spread[name], single[name]), name
+    assert spread_passes == single_passes
+    first, second = replicas.passes_per_replica
+    assert first + second == sum(single_passes) and second > 0 and 0 <= first - second <= STEPS * len(CASES)
+
+
+def test_replica_error_and_interrupt_stop_every_replica_thread():
+    model = tiny_model()
+    broken = copy.deepcopy(model)
+    broken.predict = lambda *args, **kwargs: (_ for _ in ()).throw(RuntimeError("replica lost its device"))
+    threads_before = threading.active_count()
+    with pytest.raises(RuntimeError, match="replica lost its device"):
+        sample_video(model, tiny_conditions(3 * F), SamplerSettings(steps=2), windows=ReplicaWindows([model, broken]))
+
+    def interrupt(done, total, preview):
+        if done == 2:
+            raise KeyboardInterrupt("cancelled by the user")
+
+    windows = ReplicaWindows([model, copy.deepcopy(model)])
+    with pytest.raises(KeyboardInterrupt):
+        sample_video(model, tiny_conditions(3 * F), SamplerSettings(steps=3), callback=interrupt, windows=windows)
+    assert windows.passes == 2  # aborted inside the first step (4 windows)
+    assert threading.active_count() == threads_before
