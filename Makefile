@@ -29,6 +29,11 @@ apt:
 	@command -v espeak-ng >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
 	  && apt-get update -qq && apt-get install -y -qq espeak-ng; } \
 	  || echo "warning: espeak-ng is missing and could not be installed; run: sudo apt-get install espeak-ng" >&2
+# chromium + chromium-driver (the front-end test drives the real page headless) and node (the overlay geometry
+# test), the same way.
+	@{ [ -x /usr/bin/chromium ] && command -v node >/dev/null; } || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+	  && apt-get update -qq && apt-get install -y -qq chromium chromium-driver nodejs; } \
+	  || echo "warning: chromium or node is missing and could not be installed; run: sudo apt-get install chromium chromium-driver nodejs" >&2
 
 $(PY):
 	$(BOOT_PYTHON) -c 'import sys; sys.exit("Python 3.10 or newer is needed" if sys.version_info < (3, 10) else 0)'

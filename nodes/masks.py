@@ -93,9 +93,12 @@ class RegionMaskFromLandmarks:
                                         face_expand_ratio, (head_mask, mouth_mask, eyes_mask))
         preview = draw_region_preview(image, regions, landmarks)
         shown = comfy_nodes.PreviewImage().save_images(preview, filename_prefix="GatedPortraitRegions")["ui"]["images"]
+        # the untinted portrait, for the front end's live region overlay (web/region_overlay.js)
+        source = comfy_nodes.PreviewImage().save_images(image[..., :3], filename_prefix="GatedPortraitSource")["ui"]
         channels = regions.masks.unbind(1)
         return {
-            "ui": {"images": shown, "gated_portrait_landmarks": [face.to_json() for face in landmarks]},
+            "ui": {"images": shown, "gated_portrait_source": source["images"],
+                   "gated_portrait_landmarks": [face.to_json() for face in landmarks]},
             "result": (regions, *channels, landmarks, preview),
         }
 

@@ -81,6 +81,7 @@ class ComfyHost:
 
     `base_dir` must be an empty or absent folder this host owns. `models_dir`, `input_dir` and `output_dir`
     default to the host's own folders under `base_dir`; pass them to share models or keep outputs.
+    `front_end`: serve the real front end (the comfyui-frontend-package wheel) instead of a stub page.
     """
 
     def __init__(
@@ -93,6 +94,7 @@ class ComfyHost:
         comfy_dir: Path = COMFY_DIR,
         python: str = sys.executable,
         start_timeout: float = 180.0,
+        front_end: bool = False,
     ):
         self.base_dir = Path(base_dir).resolve()
         self.models_dir = Path(models_dir).resolve() if models_dir else self.base_dir / "models"
@@ -103,6 +105,7 @@ class ComfyHost:
         self.comfy_dir = Path(comfy_dir)
         self.python = python
         self.start_timeout = start_timeout
+        self.front_end = front_end
         self.port: int | None = None
         self.start_seconds: float | None = None
         self._process: subprocess.Popen | None = None
@@ -127,17 +130,18 @@ class ComfyHost:
             (self.base_dir / "models").symlink_to(self.models_dir, target_is_directory=True)
         for folder in (self.input_dir, self.output_dir, self.temp_dir):
             folder.mkdir(parents=True, exist_ok=True)
-        front_end = self.base_dir / "front_end"  # a stub page instead of the 48 MB front-end package
-        front_end.mkdir(exist_ok=True)
-        (front_end / "index.html").write_text("<html></html>\n")
+        if not self.front_end:
+            stub = self.base_dir / "front_end"  # a stub page instead of the 48 MB front-end package
+            stub.mkdir(exist_ok=True)
+            (stub / "index.html").write_text("<html></html>\n")
 
     def command(self) -> list[str]:
         """The host's command line."""
+        stub = [] if self.front_end else ["--front-end-root", str(self.base_dir / "front_end")]
         return [
             self.python, str(self.comfy_dir / "main.py"), "--cpu",
             "--listen", "127.0.0.1", "--port", str(self.port),
-            "--disable-auto-launch", "--dont-print-server",
-            "--front-end-root", str(self.base_dir / "front_end"),
+            "--disable-auto-launch", "--dont-print-server", *stub,
             "--base-directory", str(self.base_dir),
             "--input-directory", str(self.input_dir),
             "--output-directory", str(self.output_dir),
