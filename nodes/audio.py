@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from ..pipelines.audio import LAYOUTS, audio_preview, embed_audio, load_audio_encoder
+from ..pipelines.audio.core_encoders import CORE_ENCODER_INPUT, CORE_OUTPUT_INPUT, embed_core_output, encoder_from_core
+from ..pipelines.errors import PortraitInputError
 from .host import compute_device, list_model_dirs, progress_callback, resolve_model_dir
 
 
@@ -47,7 +49,8 @@ class AudioEncode:
     DESCRIPTION = (
         "Encodes speech into one audio context block per video frame for the portrait sampler. Any sample rate, "
         "mono or multi-channel (downmixed), any length (30 s windows, cross-faded). Frames: ceil(duration x fps). "
-        "The preview shows the waveform energy under the video frame grid."
+        "The preview shows the waveform energy under the video frame grid. Connect one encoder: the pack's loader, "
+        "core's AudioEncoderLoader (core_audio_encoder) or core's AudioEncoderEncode output (core_encoded_audio)."
     )
     CATEGORY = "GatedPortrait/audio"
     RETURN_TYPES = ("PORTRAIT_AUDIO", "IMAGE", "INT")
@@ -64,7 +67,6 @@ class AudioEncode:
         return {
             "required": {
                 "audio": ("AUDIO", {"tooltip": "The speech (e.g. from LoadAudio). Its length sets the video length."}),
-                "audio_encoder": ("PORTRAIT_AUDIO_ENCODER", {"tooltip": "From Load Audio Encoder (GatedPortrait)."}),
                 "fps": ("FLOAT", {"default": 25.0, "min": 1.0, "max": 120.0, "step": 0.01, "tooltip": (
                     "Frame rate of the video to generate (Hallo and LinguaLinker models: 25).")}),
                 "context_frames": ("INT", {"default": 5, "min": 1, "max": 15, "step": 2, "tooltip": (
@@ -74,24 +76,46 @@ class AudioEncode:
                     "Bring the speech to -23 LUFS before encoding (helps very quiet or very loud recordings).")}),
             },
             "optional": {
+                "audio_encoder": ("PORTRAIT_AUDIO_ENCODER", {"tooltip": "From Load Audio Encoder (GatedPortrait)."}),
+                CORE_ENCODER_INPUT: ("AUDIO_ENCODER", {"tooltip": (
+                    "Instead of audio_encoder: core's AudioEncoderLoader (wav2vec2 base / large, Whisper large-v3). "
+                    "The layout is detected as for folders; the input is normalised as core does.")}),
+                CORE_OUTPUT_INPUT: ("AUDIO_ENCODER_OUTPUT", {"tooltip": (
+                    "Instead of audio_encoder: core's AudioEncoderEncode output of this same audio. Fits xlsr_mean "
+                    "(12-layer wav2vec2) and whisper_windows (up to 30 s); otherwise connect core_audio_encoder. "
+                    "normalize_loudness and vocals do not apply: the audio is already encoded.")}),
                 "vocals": ("AUDIO", {"tooltip": (
                     "Optional already-separated vocals of the same clip: encoded instead of the mix, so music and "
                     "noise do not drive the face. Must be as long as `audio`.")}),
             },
         }
 
-    def encode(self, audio, audio_encoder, fps, context_frames, normalize_loudness, vocals=None):
-        embeddings = embed_audio(
-            audio_encoder,
-            audio["waveform"],
-            audio["sample_rate"],
-            fps=fps,
-            context_frames=context_frames,
-            loudness=normalize_loudness,
-            vocals=None if vocals is None else (vocals["waveform"], vocals["sample_rate"]),
-            device=compute_device(),
-            callback=progress_callback(1),  # the windowed encoder reports the real window count
-        )
+    def encode(self, audio, fps, context_frames, normalize_loudness, audio_encoder=None, vocals=None,
+               core_audio_encoder=None, core_encoded_audio=None):
+        sources = {"audio_encoder": audio_encoder, CORE_ENCODER_INPUT: core_audio_encoder,
+                   CORE_OUTPUT_INPUT: core_encoded_audio}
+        connected = [name for name, value in sources.items() if value is not None]
+        if len(connected) != 1:
+            raise PortraitInputError(
+                "audio_encoder", f"{len(connected)} encoder inputs are connected ({', '.join(connected) or 'none'})",
+                f"connect exactly one of audio_encoder, {CORE_ENCODER_INPUT} or {CORE_OUTPUT_INPUT}",
+            )
+        if core_encoded_audio is not None:  # already encoded: normalize_loudness and vocals do not apply
+            embeddings = embed_core_output(core_encoded_audio, audio["waveform"], audio["sample_rate"], fps,
+                                           context_frames)
+        else:
+            encoder = audio_encoder if core_audio_encoder is None else encoder_from_core(core_audio_encoder.model)
+            embeddings = embed_audio(
+                encoder,
+                audio["waveform"],
+                audio["sample_rate"],
+                fps=fps,
+                context_frames=context_frames,
+                loudness=normalize_loudness,
+                vocals=None if vocals is None else (vocals["waveform"], vocals["sample_rate"]),
+                device=compute_device(),
+                callback=progress_callback(1),  # the windowed encoder reports the real window count
+            )
         preview = audio_preview(audio["waveform"], audio["sample_rate"], embeddings.frames, fps)
         return (embeddings, preview, embeddings.frames)
 

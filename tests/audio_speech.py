@@ -40,3 +40,13 @@ def speak(text: str, voice: str, folder: str) -> tuple[torch.Tensor, int]:
         samples = np.frombuffer(clip.readframes(clip.getnframes()), dtype=np.int16)
         rate = clip.getframerate()
     return torch.from_numpy(samples.astype(np.float32) / 32768.0)[None, None], rate
+
+
+def cut_wav(source: str, target: str, seconds: float) -> None:
+    """The first `seconds` of a WAV file as a new WAV file (same format); 0 s gives a valid file without samples."""
+    with wave.open(str(source)) as clip:
+        params = clip.getparams()
+        samples = clip.readframes(round(seconds * clip.getframerate()))
+    with wave.open(str(target), "wb") as out:
+        out.setparams(params)
+        out.writeframes(samples)

@@ -79,6 +79,26 @@ def recorded_layer_outputs(layers: torch.nn.ModuleList):
             handle.remove()
 
 
+def cnn_geometry(config) -> tuple[int, int]:
+    """(receptive field, hop) in samples of a wav2vec2 config's CNN feature encoder (400, 320 for all released)."""
+    receptive = 1
+    for kernel, stride in zip(reversed(config.conv_kernel), reversed(config.conv_stride)):
+        receptive = (receptive - 1) * stride + kernel
+    return receptive, math.prod(config.conv_stride)
+
+
+def xlsr_blocks(sequence: torch.Tensor, frames: int, context_frames: int) -> torch.Tensor:
+    """LinguaLinker: 50 Hz layer means stretched onto video frames, l-frame context blocks: b n c -> b f l c."""
+    per_frame = sample_at(sequence, frame_positions(frames, sequence.shape[1]))  # b f c
+    return context_blocks(per_frame, context_frames)
+
+
+def whisper_blocks(sequence: torch.Tensor, frames: int) -> torch.Tensor:
+    """Sonic: 0.2 s of stacked Whisper stages around each video frame: b n c -> b f 10 c."""
+    centres = frame_positions(frames, sequence.shape[1]).round().long()
+    return position_windows(sequence, centres, WHISPER_POSITIONS_BEFORE, WHISPER_CONTEXT_POSITIONS)
+
+
 class AudioEncoder:
     """A loaded speech encoder and the feature layout one audio projection expects."""
 
@@ -133,12 +153,7 @@ class Wav2Vec2Features(AudioEncoder):
     def __init__(self, model: Wav2Vec2Model, folder: str, feature_extractor: Wav2Vec2FeatureExtractor):
         super().__init__(model, folder)
         self.feature_extractor = feature_extractor
-        config = model.config
-        self.hop = math.prod(config.conv_stride)
-        receptive = 1
-        for kernel, stride in zip(reversed(config.conv_kernel), reversed(config.conv_stride)):
-            receptive = (receptive - 1) * stride + kernel
-        self.receptive_field = receptive
+        self.receptive_field, self.hop = cnn_geometry(model.config)
 
     def prepare(self, wave: torch.Tensor) -> Track:
         """Zero-mean unit-variance per track (the checkpoint's feature extractor), padded to one CNN frame, and the
@@ -215,8 +230,7 @@ class XlsrMeanEncoder(Wav2Vec2Features):
         return torch.stack(layers).mean(dim=0)  # b n c
 
     def to_blocks(self, sequence, frames, context_frames):
-        per_frame = sample_at(sequence, frame_positions(frames, sequence.shape[1]))  # b f c
-        return context_blocks(per_frame, context_frames)
+        return xlsr_blocks(sequence, frames, context_frames)
 
     def feature_shape(self, context_frames=5):
         return (context_frames, self.width())
@@ -284,8 +298,7 @@ class WhisperWindowEncoder(AudioEncoder):
         return torch.cat(stages, dim=-1)[:, : stop - start]  # b n (stages c)
 
     def to_blocks(self, sequence, frames, context_frames):
-        centres = frame_positions(frames, sequence.shape[1]).round().long()
-        return position_windows(sequence, centres, WHISPER_POSITIONS_BEFORE, WHISPER_CONTEXT_POSITIONS)
+        return whisper_blocks(sequence, frames)
 
     def feature_shape(self, context_frames=5):
         config = self.model.config

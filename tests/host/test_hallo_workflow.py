@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import math
 import shutil
-import wave
 from pathlib import Path
 
 import av
 import pytest
 
+from audio_speech import cut_wav
 from scripts.comfy_host import PromptFailed
 from scripts.make_hallo_models import write_hallo_models
 from scripts.workflow_to_api import convert
@@ -23,22 +23,13 @@ SHORT_SPEECH = "hallo_speech_short.wav"
 SHORT_SECONDS = 0.6
 
 
-def _write_short_speech(path: Path) -> None:
-    with wave.open(str(INPUTS / "speech.wav")) as source:
-        params = source.getparams()
-        samples = source.readframes(round(SHORT_SECONDS * source.getframerate()))
-    with wave.open(str(path), "wb") as target:
-        target.setparams(params)
-        target.writeframes(samples)
-
-
 @pytest.fixture(scope="module")
 def hallo_host(comfy_host):
     pytest.importorskip("onnx", reason="the tiny glintr100 stand-in is exported with the onnx package")
     write_hallo_models(comfy_host.models_dir)
     for path in INPUTS.iterdir():
         shutil.copy(path, comfy_host.input_dir / path.name)
-    _write_short_speech(comfy_host.input_dir / SHORT_SPEECH)
+    cut_wav(INPUTS / "speech.wav", comfy_host.input_dir / SHORT_SPEECH, SHORT_SECONDS)
     return comfy_host
 
 
