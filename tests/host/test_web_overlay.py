@@ -5,7 +5,6 @@ mouth_area slider redraws them (the mouth region grows) without queueing a promp
 from __future__ import annotations
 
 import shutil
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -14,19 +13,12 @@ from PIL import Image
 
 from pipelines.face_landmarks import FaceLandmarks
 from pipelines.region_masks import Box, RegionAreas, feature_boxes, lingualinker_boxes
+from scripts.browser_page import CHROMIUM, FIRST_VISIT_DONE, front_end_page, save_settings
 from scripts.comfy_host import ComfyHost
 
 pytestmark = pytest.mark.host
 
-CHROMIUM = Path("/usr/bin/chromium")
 PORTRAIT = Path(__file__).resolve().parents[2] / "example_workflows" / "input" / "portrait.png"
-EXTENSION = "GatedPortrait.RegionOverlay"
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-#: The app is up with the pack's extension registered and its node types known.
-APP_READY = """(extension) => window.comfyAPI?.app?.app?.extensions?.some((e) => e.name === extension)
-  && Boolean(window.LiteGraph?.registered_node_types?.RegionMaskFromLandmarks)"""
 
 #: LoadImage -> RegionMaskFromLandmarks built in the page's graph, queued through the front end (app.queuePrompt).
 BUILD_AND_RUN = """async (portrait) => {
@@ -95,43 +87,26 @@ def browser_host(tmp_path_factory):
         pytest.skip(f"{CHROMIUM} is missing; `make apt` installs Debian's chromium (apt-get install chromium)")
     with ComfyHost(tmp_path_factory.mktemp("browser_host"), front_end=True) as host:
         shutil.copy(PORTRAIT, host.input_dir / PORTRAIT.name)
-        # a first visit opens the template browser over the canvas; this user has seen it
-        request = urllib.request.Request(f"{host.url}/settings/Comfy.TutorialCompleted", data=b"true", method="POST")
-        urllib.request.urlopen(request, timeout=30).close()
+        save_settings(host.url, FIRST_VISIT_DONE)
         yield host
 
 
 def test_overlay_follows_the_mouth_slider_without_a_prompt(browser_host, tmp_path):
-    from playwright.sync_api import sync_playwright
+    with front_end_page(browser_host.url, tmp_path / "profile") as opened:
+        page = opened.page
+        node_id = page.evaluate(BUILD_AND_RUN, PORTRAIT.name)
+        page.wait_for_function(OVERLAY_READY, arg=node_id, timeout=120_000)
 
-    problems = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS,
-            viewport={"width": 1200, "height": 1000},
-        )
-        try:
-            page = browser.new_page()
-            page.on("console", lambda m: m.type == "error" and problems.append(f"{m.text} @ {m.location.get('url')}"))
-            page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-            page.goto(browser_host.url)
-            page.wait_for_function(APP_READY, arg=EXTENSION, timeout=90_000)
-            node_id = page.evaluate(BUILD_AND_RUN, PORTRAIT.name)
-            page.wait_for_function(OVERLAY_READY, arg=node_id, timeout=120_000)
-
-            shots = {}
-            for step, mouth_area in (("before", None), ("after", 6.0)):
-                if mouth_area is not None:
-                    page.evaluate(MOVE_SLIDER, [node_id, "mouth_area", mouth_area])
-                shots[step] = tmp_path / f"overlay_{step}.png"
-                page.screenshot(path=shots[step], clip=page.evaluate(OVERLAY_RECT, node_id))
-            page.screenshot(path=tmp_path / "page.png")
-        finally:
-            browser.close()
+        shots = {}
+        for step, mouth_area in (("before", None), ("after", 6.0)):
+            if mouth_area is not None:
+                page.evaluate(MOVE_SLIDER, [node_id, "mouth_area", mouth_area])
+            shots[step] = tmp_path / f"overlay_{step}.png"
+            page.screenshot(path=shots[step], clip=page.evaluate(OVERLAY_RECT, node_id))
+        page.screenshot(path=tmp_path / "page.png")
     print(f"screenshots: {tmp_path}")
 
-    ours = [p for p in problems if "extensions/comfyui-gatedportrait" in p.lower() or EXTENSION in p]
-    assert ours == [], ours
+    assert opened.extension_problems() == [], opened.extension_problems()
     history = browser_host.get_json("/history")
     assert len(history) == 1, "moving the slider queued no prompt"
     (entry,) = history.values()
