@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from scripts.comfy_host import ComfyHost  # noqa: E402
-from scripts.make_demo_models import DEMO_ENCODER, DEMO_MODEL, DEMO_VAE, write_demo_models  # noqa: E402
+from scripts.make_demo_models import DEMO_MODEL, DEMO_MODEL_ENCODER, DEMO_VAE, write_demo_models  # noqa: E402
 from bench.report import report  # noqa: E402
 
 DEMO_INPUTS = ROOT / "example_workflows" / "input"
@@ -46,7 +46,7 @@ def prompt(steps: int, face_box: str) -> dict:
     return {
         "1": {"class_type": "LoadImage", "inputs": {"image": "portrait_small.png"}},
         "2": {"class_type": "LoadAudio", "inputs": {"audio": "long_speech.wav"}},
-        "3": {"class_type": "PortraitAudioEncoderLoader", "inputs": {"encoder_folder": DEMO_ENCODER, "layout": "auto"}},
+        "3": {"class_type": "PortraitAudioEncoderLoader", "inputs": {"encoder_folder": DEMO_MODEL_ENCODER, "layout": "auto"}},
         "4": {"class_type": "AudioEncode", "inputs": {"audio": ["2", 0], "audio_encoder": ["3", 0], "fps": 25.0,
                                                       "context_frames": 5, "normalize_loudness": False}},
         "5": {"class_type": "RegionMaskFromLandmarks", "inputs": {

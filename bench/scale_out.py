@@ -1,6 +1,8 @@
 """Clip parallelism on CPU: the same long tiny job sampled by 1 process and by W gloo ranks (one thread each).
 
-Usage: python -m bench.scale_out [--frames 2000] [--steps 4] [--ranks 1 2]
+Usage: python -m bench.scale_out [--frames 2000] [--steps 4] [--ranks 1 2] [--replicas 2]
+Also times the in-process path of GatedUNetSample's device list: the same job with the windows spread over model
+replicas (one per CUDA device when there are several, else CPU replicas, one thread each) in `replica_runs`.
 Prints one JSON object and writes bench/results/scale_out.json. Every run is a fresh set of spawned processes;
 wall_s is the sampler's time on rank 0 (model built, conditions made, ranks past a barrier before the clock
 starts); cpu_s_per_rank is each rank's CPU time over the same span (less sensitive to a shared machine's
@@ -28,12 +30,17 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
 from model_fixtures import TINY, tiny_conditions, tiny_model  # noqa: E402
-from pipelines.clip_parallel import DistributedWindows, LocalWindows  # noqa: E402
+from pipelines.clip_parallel import DistributedWindows, LocalWindows, ReplicaWindows  # noqa: E402
+from pipelines.model_files import replicate  # noqa: E402
+from pipelines.speed_options import SpeedOptions  # noqa: E402
 from pipelines.guidance import GuidanceScales  # noqa: E402
 from pipelines.sampler import LongVideoOptions, SamplerSettings, sample_video, window_schedule  # noqa: E402
 from bench.report import report  # noqa: E402
 
 OPTIONS = LongVideoOptions(strategy="shift_fusion", alpha=7, seam="silent_pad")
+#: one window per model call in every run: ranks and replicas hand windows out one by one, and the single-process
+#: CPU default (4 per call) differs from that by float rounding only, which would hide what identical_latents checks
+SPEED = SpeedOptions(window_batch=1)
 
 
 def _rank(rank: int, world_size: int, frames: int, steps: int, folder: str) -> None:
@@ -46,7 +53,7 @@ def _rank(rank: int, world_size: int, frames: int, steps: int, folder: str) -> N
         dist.barrier()
     windows = DistributedWindows() if world_size > 1 else LocalWindows()
     started, cpu_started = time.perf_counter(), time.process_time()
-    latents = sample_video(model, cond, settings, OPTIONS, windows=windows)
+    latents = sample_video(model, cond, settings, OPTIONS, windows=windows, speed=SPEED)
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     torch.save({"latents": latents if rank == 0 else None, "wall_s": wall, "cpu_s": cpu, "passes": windows.passes},
                f"{folder}/rank{rank}.pt")
@@ -64,13 +71,31 @@ def run(world_size: int, frames: int, steps: int) -> dict:
             "window_passes_per_rank": passes, "latents": ranks[0]["latents"]}
 
 
+def replica_run(count: int, frames: int, steps: int) -> dict:
+    """The job in this process with its windows spread over `count` model replicas."""
+    torch.set_num_threads(1)
+    cuda = torch.cuda.device_count()
+    devices = [torch.device("cuda", i % cuda) if cuda > 1 else torch.device("cpu") for i in range(count)]
+    model = tiny_model(alpha=0.3)
+    replicas = [replicate(model, device) for device in devices]
+    windows = ReplicaWindows(replicas)
+    settings = SamplerSettings(steps=steps, guidance=GuidanceScales(1.0, 1.0))
+    started = time.perf_counter()
+    latents = sample_video(replicas[0], tiny_conditions(frames).to(devices[0]), settings, OPTIONS, windows=windows, speed=SPEED)
+    return {"replicas": count, "devices": [str(d) for d in devices], "wall_s": round(time.perf_counter() - started, 2),
+            "window_passes": windows.passes, "window_passes_per_replica": windows.passes_per_replica,
+            "latents": latents.cpu()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=2000)
     parser.add_argument("--steps", type=int, default=4)
     parser.add_argument("--ranks", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--replicas", type=int, nargs="*", default=[2])
     args = parser.parse_args()
     runs = [run(w, args.frames, args.steps) for w in sorted(set(args.ranks) | {1})]
+    replica_runs = [replica_run(count, args.frames, args.steps) for count in args.replicas]
     baseline = runs[0]
     schedule = window_schedule(args.frames, TINY.clip_length, args.steps, OPTIONS)
     k = len(schedule.steps[0])
@@ -81,12 +106,14 @@ def main() -> None:
         "expected_window_passes": schedule.clip_forwards,
         "runs": [{key: value for key, value in r.items() if key != "latents"} for r in runs],
         "identical_latents": {r["ranks"]: bool(torch.equal(r["latents"], baseline["latents"])) for r in runs[1:]},
+        "replica_runs": [{key: value for key, value in r.items() if key != "latents"} for r in replica_runs],
+        "replica_identical_latents": {r["replicas"]: bool(torch.equal(r["latents"], baseline["latents"])) for r in replica_runs},
         "parallel_efficiency": {r["ranks"]: round(baseline["wall_s"] / (r["wall_s"] * r["ranks"]), 3) for r in runs[1:]},
         "bytes_moved_per_step": {r["ranks"]: {
             "all_gather_received_per_rank": (r["ranks"] - 1) * math.ceil(k / r["ranks"]) * window_bytes,
             "ring_all_reduce_per_rank_alternative": round(2 * (r["ranks"] - 1) / r["ranks"] * sequence_bytes),
         } for r in runs[1:]},
-        "setup": "CPU, gloo, 1 thread per rank, tiny config (8x8 latents), one CFG branch, shift fusion alpha 7 silent_pad; "
+        "setup": "CPU, gloo, 1 thread per rank (per replica thread in replica_runs), tiny config (8x8 latents), one CFG branch, shift fusion alpha 7 silent_pad; "
                  "2 CPU cores shared with other jobs (load average 4-6 during the runs), so wall times are noisy: "
                  "two ranks on two busy cores cannot show the speed-up; cpu_s_per_rank shows the work split",
         "command": "python -m bench.scale_out " + " ".join(sys.argv[1:]),

@@ -67,6 +67,9 @@ class AudioConfig:
     # inner width of each audio module: "block_out" (the block's width) or "block_in" (the width Hallo's block
     # constructor holds as `in_channels` when it builds the module; see hallo_audio_module.hallo_inner_widths)
     width_rule: str = "block_out"
+    # region_gate only: the gates start from exclusive masks, the first region (head) minus the union of the others
+    # (mouth, eyes), so a region scale of 0 leaves no mask-borne audio in its area (off: the masks overlap, 000 eq. 2)
+    exclusive_masks: bool = False
 
 
 @dataclass

@@ -17,6 +17,7 @@ import torch.nn as nn
 from einops import rearrange
 
 from .config import PortraitModelConfig
+from .deep_cache import ShallowPass
 from .hallo_audio_module import HalloAudioModule, hallo_inner_widths
 from .motion_module import MotionModule
 from .region_gate import RegionGatedAudioAttention
@@ -57,9 +58,12 @@ def audio_module(config: PortraitModelConfig, channels: int, inner_channels: int
     """The audio module the config names, for one layer of `channels` width."""
     audio, unet = config.audio, config.unet
     if audio.module == "hallo":
+        if audio.exclusive_masks:
+            raise ValueError("audio.exclusive_masks is an option of the 'region_gate' module; Hallo's branches mask themselves")
         return HalloAudioModule(channels, inner_channels, unet.cross_attention_dim, audio.heads, unet.norm_num_groups, len(config.regions))
     if audio.module == "region_gate":
-        return RegionGatedAudioAttention(channels, unet.cross_attention_dim, audio.heads, len(config.regions), 4 * unet.block_out_channels[0])
+        return RegionGatedAudioAttention(channels, unet.cross_attention_dim, audio.heads, len(config.regions),
+                                         4 * unet.block_out_channels[0], audio.exclusive_masks)
     raise ValueError(f"unknown audio module '{audio.module}'; known: 'region_gate', 'hallo'")
 
 
@@ -99,8 +103,10 @@ class GatedDenoisingUNet(nn.Module):
             if has_attention:
                 block.audio_modules = nn.ModuleList(audio_module(config, channels, inner) for inner in inner_widths[block_name])
 
-    def forward(self, sample: torch.Tensor, timesteps: torch.Tensor, cond: FrameConditions) -> torch.Tensor:
-        """sample: b c f h w, timesteps: b -> b c f h w."""
+    def forward(
+        self, sample: torch.Tensor, timesteps: torch.Tensor, cond: FrameConditions, shallow: ShallowPass | None = None
+    ) -> torch.Tensor:
+        """sample: b c f h w, timesteps: b -> b c f h w. shallow: DeepCache pass (deep_cache.py) or None."""
         frames = sample.shape[2]
         h = rearrange(sample, "b c f h w -> (b f) c h w")
         temb = timestep_embedding(self, timesteps.repeat_interleave(frames), h.dtype)
@@ -122,6 +128,6 @@ class GatedDenoisingUNet(nn.Module):
                 return block.motion_modules[index](x, frames)
             return with_motion_frames(block.motion_modules[index], x, frames, lead)
 
-        h = walk_unet(self, h, temb, context, layer_hook, face)
+        h = walk_unet(self, h, temb, context, layer_hook, face, shallow)
         h = self.conv_out(self.conv_act(self.conv_norm_out(h)))
         return rearrange(h, "(b f) c h w -> b c f h w", f=frames)

@@ -81,7 +81,13 @@ class TemporalTransformerBlock(nn.Module):
 
 
 class TemporalTransformer(nn.Module):
-    """GroupNorm -> Linear in -> temporal block -> Linear out (zero-initialised), residual."""
+    """GroupNorm -> Linear in -> temporal block -> Linear out (zero-initialised), residual.
+
+    contiguous_layout (speed_options.prepare_model): copy the (b h w) f c sequence into contiguous memory once,
+    so every projection and attention of the block reads it without strided gathers.
+    """
+
+    contiguous_layout = False
 
     def __init__(self, channels: int, heads: int, max_frames: int, groups: int):
         super().__init__()
@@ -96,6 +102,8 @@ class TemporalTransformer(nn.Module):
         """h: (b f) c h w -> (b f) c h w."""
         height, width = h.shape[-2:]
         x = rearrange(self.norm(h), "(b f) c h w -> (b h w) f c", f=frames)
+        if self.contiguous_layout:
+            x = x.contiguous()
         x = self.proj_in(x)
         for block in self.transformer_blocks:
             x = block(x)

@@ -15,6 +15,7 @@ import torch.nn as nn
 from einops import rearrange
 
 from .conditioning import AudioProjection, IdentityProjection
+from .deep_cache import ShallowPass
 from .config import PortraitModelConfig
 from .denoising_unet import FrameConditions, GatedDenoisingUNet
 from .face_conditioning import FaceEmbeddingProjection, FaceLocator
@@ -131,14 +132,15 @@ class PortraitModel(nn.Module):
         scales: torch.Tensor,
         videos: torch.Tensor,
         with_reference: torch.Tensor,
+        shallow: ShallowPass | None = None,
     ) -> torch.Tensor:
         """One denoiser call.
 
         sample: b c f h w; timesteps: b; audio_blocks: b f l c; masks: b r h w; scales: b r (rows
         without audio have scale 0); videos: b long, which reference video each item uses;
         with_reference: b bool (False = unconditional branch: no reference attention, the unconditional
-        identity tokens; with uncond_branch "hallo" also zero audio tokens and no FaceLocator features).
-        -> b c f h w.
+        identity tokens; with uncond_branch "hallo" also zero audio tokens and no FaceLocator features);
+        shallow: a DeepCache pass (deep_cache.py) or None. -> b c f h w.
         """
         keep = with_reference.to(sample.device)
         identity = torch.where(keep[:, None, None], reference.identity_tokens[videos], reference.uncond_identity_tokens[videos])
@@ -153,6 +155,6 @@ class PortraitModel(nn.Module):
         self.bank.features = reference.layers
         self.bank.bind(videos, with_reference, sample.shape[2])
         try:
-            return self.denoising_unet(sample, timesteps, cond)
+            return self.denoising_unet(sample, timesteps, cond, shallow)
         finally:
             self.bank.features = {}

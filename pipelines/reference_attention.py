@@ -2,7 +2,9 @@
 
 The ReferenceNet stores the normed input of each spatial self-attention (`attn1`) once per video;
 the denoiser's matching `attn1` attends over [frame tokens ; reference tokens]. Rows of the batch
-without reference (the unconditional CFG branch) see plain self-attention.
+without reference (the unconditional CFG branch) see plain self-attention: masked out of the reference tokens,
+or, with `split_uncond` (speed_options.py) and those rows leading the batch, attended on their own without mask
+(half the keys, and the unmasked SDPA kernels).
 """
 
 from __future__ import annotations
@@ -24,18 +26,28 @@ class ReferenceBank:
         self.features: dict[str, torch.Tensor] = {}
         self.videos: torch.Tensor | None = None
         self.with_reference: torch.Tensor | None = None
+        self.all_reference = True
+        self.leading_uncond: int | None = 0
         self.frames = 1
+        self.split_uncond = False
 
     def bind(self, videos: torch.Tensor, with_reference: torch.Tensor, frames: int) -> None:
-        """videos: B long (video of each batch item), with_reference: B bool, frames: frames per item."""
+        """videos: B long (video of each batch item), with_reference: B bool, frames: frames per item.
+
+        Whether every row sees the reference is decided here, outside the UNet, so a compiled UNet needs no
+        data-dependent branch (no graph break) in its attention layers.
+        """
         self.videos, self.with_reference, self.frames = videos, with_reference, frames
+        self.all_reference = bool(with_reference.all())
+        leading = int((with_reference.cumsum(0) == 0).sum())  # items before the first one with reference
+        self.leading_uncond = leading if 0 < leading < len(with_reference) and bool(with_reference[leading:].all()) else None
 
     def keys_for(self, name: str, rows: int) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Reference tokens (rows t c) for a layer, and a bool attention mask or None when all rows see them."""
         ref = self.features[name][self.videos].repeat_interleave(self.frames, dim=0)
         if rows != ref.shape[0]:
             raise RuntimeError(f"reference bank bound to {ref.shape[0]} rows, the batch has {rows}")
-        if bool(self.with_reference.all()):
+        if self.all_reference:
             return ref, None
         keep = self.with_reference.repeat_interleave(self.frames).to(ref.device)
         return ref, keep
@@ -64,6 +76,11 @@ class ReferenceReadProcessor:
         if self.name not in self.bank.features:
             return attend(attn, hidden_states, hidden_states, None)
         ref, keep = self.bank.keys_for(self.name, hidden_states.shape[0])
+        if keep is not None and self.bank.split_uncond and self.bank.leading_uncond is not None:
+            split = self.bank.leading_uncond * self.bank.frames
+            plain, own = hidden_states[:split], hidden_states[split:]
+            joined = attend(attn, own, torch.cat([own, ref[split:].to(own.dtype)], dim=1), None)
+            return torch.cat([attend(attn, plain, plain, None), joined])
         context = torch.cat([hidden_states, ref.to(hidden_states.dtype)], dim=1)
         mask = None
         if keep is not None:

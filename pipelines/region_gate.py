@@ -8,6 +8,8 @@
 
 for r in the model's regions (head, mouth, eyes). Only alpha starts at zero, so a fresh gate equals
 the mask exactly and still receives gradients (through alpha first, then through the Linear).
+With `exclusive_masks` the first region's mask loses the area of the others (head -> head minus mouth and eyes)
+before eq. 2, so at mouth scale 0 no gate's mask term brings audio into the mouth.
 """
 
 from __future__ import annotations
@@ -19,6 +21,14 @@ from diffusers.models.attention_processor import Attention
 from einops import rearrange
 
 from .mask_resize import resize_region_masks
+
+
+def exclusive_region_masks(masks: torch.Tensor) -> torch.Tensor:
+    """The first region minus the union of the others: masks ... r (0..1) -> ... r, the others unchanged."""
+    if masks.shape[-1] < 2:
+        return masks
+    inner = masks[..., 1:].amax(dim=-1, keepdim=True)
+    return torch.cat([masks[..., :1] * (1 - inner), masks[..., 1:]], dim=-1)
 
 
 class AdaLayerNorm(nn.Module):
@@ -38,8 +48,9 @@ class AdaLayerNorm(nn.Module):
 class RegionGatedAudioAttention(nn.Module):
     """Audio cross-attention added to h_ref through one learned gate per face region (eq. 1-5)."""
 
-    def __init__(self, channels: int, audio_dim: int, heads: int, regions: int, temb_channels: int):
+    def __init__(self, channels: int, audio_dim: int, heads: int, regions: int, temb_channels: int, exclusive_masks: bool = False):
         super().__init__()
+        self.exclusive_masks = exclusive_masks
         self.norm = nn.LayerNorm(channels)
         self.attention = Attention(channels, cross_attention_dim=audio_dim, heads=heads, dim_head=channels // heads)
         self.gate_proj = nn.Linear(channels, channels)
@@ -65,6 +76,8 @@ class RegionGatedAudioAttention(nn.Module):
         h_ref = rearrange(h, "n c h w -> n (h w) c")
         h_audio = self.attention(self.norm(h_ref), encoder_hidden_states=audio_tokens)
         block_masks = rearrange(resize_region_masks(masks.to(h.dtype), (height, width)), "n r h w -> n (h w) r")
+        if self.exclusive_masks:
+            block_masks = exclusive_region_masks(block_masks)
         gates = self.region_gates(h_audio, block_masks, temb) * scales[:, None, :].to(h.dtype)
         out = h_ref + gates.sum(dim=-1, keepdim=True) * h_audio
         return rearrange(out, "n (h w) c -> n c h w", h=height, w=width)

@@ -29,7 +29,7 @@ from .guidance import GuidanceScales
 from .long_video_schedule import WindowSchedule, motion_frame_clips, overlap_schedule, shift_fusion_schedule
 from .portrait_model import PortraitModel, ReferenceFeatures
 from .scheduling import make_scheduler
-from .speed_options import SpeedOptions, offloaded_reference_net
+from .speed_options import SpeedOptions, apply_layout, offloaded_reference_net
 
 #: callback(done, total, preview) -- preview is a b c h w latent of the frame being worked on; raising aborts.
 StepCallback = Callable[[int, int, torch.Tensor | None], None]
@@ -236,6 +236,8 @@ def sample_video(
     if noise is None:
         noise = initial_noise(settings.seed, cond.reference_latent, cond.audio_blocks.shape[1])
     device = cond.reference_latent.device
+    for replica in getattr(windows, "replicas", [model]):
+        apply_layout(replica, speed)
     with torch.no_grad(), speed.autocast_context(device):
         if long_video.strategy == "motion_frames" and config.motion.reference_motion_frames > 0:
             return _sample_reference_motion_clips(model, cond, settings, callback, noise, speed)
@@ -276,7 +278,7 @@ def _sample_windows(model, cond, reference, settings, long_video, callback, nois
     x = padded_noise(noise, schedule.padded_length, settings.seed) * scheduler.init_noise_sigma
     pad_noise = x[:, :, frames:] / scheduler.init_noise_sigma
     total, done = sum(len(windows.windows_to_run(len(w))) for w in schedule.steps), 0
-    per_call = speed.window_batch if type(windows) is LocalWindows else 1  # others hand out windows one by one
+    per_call = speed.windows_per_call(device) if type(windows) is LocalWindows else 1  # others hand out windows one by one
     cache = deep_cache(speed, x.shape[0], schedule.padded_length)
     copies: dict[torch.device, tuple[ReferenceFeatures, VideoConditions, torch.Tensor]] = {}
 
@@ -345,7 +347,9 @@ def _sample_motion_frames(model, cond, reference, settings, long_video, callback
         for step, t in enumerate(scheduler.timesteps):
             known = scheduler.add_noise(result[:, :, context], noise[:, :, context], t.reshape(1)) if len(context) else x[:, :, :0]
             model_input = scheduler.scale_model_input(torch.cat([known, x], dim=2), t)
-            prediction = clip_prediction(model, model_input, t, reference, audio[:, window], cond, settings, speed, cache, step, window)
+            prediction = clip_prediction(
+                model, model_input, t, reference, audio[:, window], cond, settings, speed, cache, step, window
+            )
             x = scheduler.step(prediction[:, :, len(context):], t, x).prev_sample
             done += 1
             if callback is not None:

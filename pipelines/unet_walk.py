@@ -13,6 +13,7 @@ import torch.nn as nn
 from diffusers import UNet2DConditionModel
 
 from .config import UNetConfig
+from .deep_cache import ShallowPass
 
 #: hook(block_name, layer_index, h, temb) -> h, with block_name like "down_blocks.0" or "mid_block".
 LayerHook = Callable[[str, int, torch.Tensor, torch.Tensor], torch.Tensor]
@@ -47,27 +48,49 @@ def walk_unet(
     context: torch.Tensor,
     layer_hook: LayerHook,
     input_features: torch.Tensor | None = None,
+    shallow: ShallowPass | None = None,
 ) -> torch.Tensor:
     """conv_in + down/mid/up blocks. h: n c h w, temb: n e, context: n k d -> n c' h w (before the head).
 
     input_features: n c0 h w added right after conv_in (Hallo's FaceLocator output), or None.
+    shallow: DeepCache (deep_cache.py): a full pass records the last up block's input; a reusing pass runs only
+    conv_in, the first down block's layers and the last up block on the recorded input.
     """
     h = unet.conv_in(h)
     if input_features is not None:
         h = h + input_features.to(h.dtype)
     skips = [h]
+    reuse = shallow is not None and shallow.reuse
     for b, block in enumerate(unet.down_blocks):
         for i, resnet in enumerate(block.resnets):
             h = layer_hook(f"down_blocks.{b}", i, _attend(block, i, resnet(h, temb), context), temb)
             skips.append(h)
+        if reuse:
+            break
         for down in block.downsamplers or ():
             h = down(h)
             skips.append(h)
+    last = len(unet.up_blocks) - 1
+    if reuse:
+        h = shallow.cached().to(h.dtype)
+    else:
+        h = _deep_path(unet, h, temb, context, layer_hook, skips, last)
+        if shallow is not None:
+            shallow.record(h)
+    block = unet.up_blocks[last]
+    for i, resnet in enumerate(block.resnets):
+        h = resnet(torch.cat([h, skips.pop()], dim=1), temb)
+        h = layer_hook(f"up_blocks.{last}", i, _attend(block, i, h, context), temb)
+    return h
+
+
+def _deep_path(unet, h, temb, context, layer_hook, skips, last) -> torch.Tensor:
+    """mid block and up blocks 0 .. last-1 (with their upsamplers): the deep features, popping their skips."""
     mid = unet.mid_block
     h = mid.resnets[0](h, temb)
     for i, resnet in enumerate(mid.resnets[1:]):
         h = resnet(layer_hook("mid_block", i, _attend(mid, i, h, context), temb), temb)
-    for b, block in enumerate(unet.up_blocks):
+    for b, block in enumerate(unet.up_blocks[:last]):
         for i, resnet in enumerate(block.resnets):
             h = resnet(torch.cat([h, skips.pop()], dim=1), temb)
             h = layer_hook(f"up_blocks.{b}", i, _attend(block, i, h, context), temb)

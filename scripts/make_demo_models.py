@@ -2,27 +2,32 @@
 
     python -m scripts.make_demo_models <models_dir>
 
-- gated_portrait/gated_portrait_tiny_demo.safetensors: the pack-native tiny model (pipelines/configs/tiny.json),
-  random weights until a trained demo model ships;
-- vae/taesd_tiny_demo.safetensors: a TAESD-format VAE (what core VAELoader reads as a tiny SD1.5 VAE);
-- audio_encoders/xlsr_tiny_demo/: a tiny Wav2Vec2 (XLS-R layout) folder matching the model's audio width.
-No download happens: every file is built here from configs.
+- gated_portrait/gated_portrait_tiny_demo.safetensors: the trained tiny demo model shipped in models_shipped/
+  (trained by `python -m pipelines.train` on the synthetic portraits with Whisper tiny.en features; see
+  models_shipped/README.md), copied again whenever the shipped file changes;
+- vae/taesd_tiny_demo.safetensors: the TAESD-format VAE that model was trained with, also from models_shipped/;
+- audio_encoders/xlsr_tiny_demo/: a tiny random-init Wav2Vec2 (XLS-R layout) folder. The trained demo model reads
+  Whisper tiny.en features instead (models/audio_encoders/whisper-tiny.en, converted by `make venv`).
+No download happens: every file is copied or built here.
 """
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
 import torch
-from safetensors.torch import save_file
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 COMFY_DIR = REPO_ROOT / ".venv" / "comfyui"
+SHIPPED_DIR = REPO_ROOT / "models_shipped"
 
 DEMO_MODEL = "gated_portrait_tiny_demo.safetensors"
 DEMO_VAE = "taesd_tiny_demo.safetensors"
 DEMO_ENCODER = "xlsr_tiny_demo"
+#: The encoder folder the demo model reads: <pack>/models/audio_encoders/whisper-tiny.en, converted by `make venv`.
+DEMO_MODEL_ENCODER = "whisper-tiny.en"
 
 
 def taesd_state_dict(seed: int = 0) -> dict[str, torch.Tensor]:
@@ -46,11 +51,14 @@ def taesd_state_dict(seed: int = 0) -> dict[str, torch.Tensor]:
     return {k: v.contiguous() for k, v in vae.state_dict().items() if k.startswith("taesd_")}
 
 
+def copy_if_changed(source: Path, target: Path) -> None:
+    """Copy a shipped file unless an identical copy is already there (a stale or random-init one is replaced)."""
+    if not target.is_file() or target.read_bytes() != source.read_bytes():
+        shutil.copyfile(source, target)
+
+
 def write_demo_models(models_dir: Path) -> dict[str, Path]:
     """Create the three demo model files under `models_dir` unless present; returns their paths."""
-    from pipelines.config import PortraitModelConfig
-    from pipelines.model_files import save_portrait_model
-    from pipelines.portrait_model import PortraitModel
     from scripts.tiny_encoders import save_tiny_encoder
 
     paths = {
@@ -60,11 +68,8 @@ def write_demo_models(models_dir: Path) -> dict[str, Path]:
     }
     for path in paths.values():
         path.parent.mkdir(parents=True, exist_ok=True)
-    if not paths["model"].is_file():
-        torch.manual_seed(0)
-        save_portrait_model(PortraitModel(PortraitModelConfig.named("tiny")), paths["model"])
-    if not paths["vae"].is_file():
-        save_file(taesd_state_dict(), str(paths["vae"]))
+    copy_if_changed(SHIPPED_DIR / DEMO_MODEL, paths["model"])
+    copy_if_changed(SHIPPED_DIR / DEMO_VAE, paths["vae"])
     if not (paths["encoder"] / "config.json").is_file():
         save_tiny_encoder(str(paths["encoder"]), "xlsr_mean")
     return paths

@@ -24,14 +24,15 @@ def tiny_model(seed: int = 0, alpha: float | None = None, temporal: bool = True)
     return model
 
 
-def tiny_conditions(frames: int, size: int = 8, seed: int = 1) -> VideoConditions:
-    """Random reference latent, audio blocks and soft masks for one video of `frames` frames."""
+def tiny_conditions(frames: int, size: int = 8, seed: int = 1, config: PortraitModelConfig = TINY) -> VideoConditions:
+    """Random reference latent, audio blocks and soft masks for one video of `frames` frames (size: latent side;
+    config: the model whose audio shape and regions they take, bench/step_time.py uses full-size ones too)."""
     g = torch.Generator().manual_seed(seed)
-    audio = TINY.audio
+    audio = config.audio
     return VideoConditions(
         reference_latent=torch.randn(1, 4, size, size, generator=g),
         audio_blocks=torch.randn(1, frames, audio.context_frames, audio.feature_dim, generator=g),
         silence_block=torch.zeros(audio.context_frames, audio.feature_dim),
-        masks=torch.rand(1, len(TINY.regions), size, size, generator=g),
-        region_scales=torch.ones(1, len(TINY.regions)),
+        masks=torch.rand(1, len(config.regions), size, size, generator=g),
+        region_scales=torch.ones(1, len(config.regions)),
     )

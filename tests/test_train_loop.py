@@ -137,9 +137,11 @@ def test_command_line_fit_two_steps(tmp_path, capsys):
     model = load_portrait_model(out / "model.safetensors")
     assert model.config.audio.feature_dim == 32 and model.config.clip_length == FRAMES
     main(["fit", "--data", str(data), "--stage", "2", "--steps", "2", "--batch", "2", "--out", str(tmp_path / "stage2"),
-          "--init", str(out / "model.safetensors"), "--region-weight", "mouth=2", "eyes=0.5"])
+          "--init", str(out / "model.safetensors"), "--region-weight", "mouth=2", "eyes=0.5", "--exclusive-masks"])
     log = [json.loads(line) for line in (tmp_path / "stage2" / "log.jsonl").read_text().splitlines()]
     assert log[-1]["step"] == 2 and {"mouth", "eyes", "base"} <= set(log[-1])
+    assert not model.config.audio.exclusive_masks
+    assert load_portrait_model(tmp_path / "stage2" / "model.safetensors").config.audio.exclusive_masks  # switched on
     stage2 = load_portrait_model(tmp_path / "stage2" / "model.safetensors").state_dict()
     stage1 = model.state_dict()
     assert all(torch.equal(stage1[k], v) for k, v in stage2.items() if k.startswith("reference_net."))

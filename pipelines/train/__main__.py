@@ -109,14 +109,24 @@ def model_for_data(args, clips: LatentClips) -> PortraitModel:
         found = (config.audio.encoder, [config.audio.context_frames, config.audio.feature_dim])
         if found != (info["encoder"], info["audio_feature_shape"]):
             raise SystemExit(f"--init model expects audio {found}, the data holds {info['encoder']} {info['audio_feature_shape']}")
+        if args.exclusive_masks and not config.audio.exclusive_masks:
+            config.audio.exclusive_masks = True
+            model = with_weights_of(PortraitModel(config), model)
         return model
     config = PortraitModelConfig.named(args.config)
     config.audio.encoder = info["encoder"]
     config.audio.context_frames, config.audio.feature_dim = info["audio_feature_shape"]
     config.latent_scale = info["latent_scale"]
     config.clip_length = info["clip_frames"]
+    config.audio.exclusive_masks = args.exclusive_masks
     torch.manual_seed(args.seed)
     return PortraitModel(config)
+
+
+def with_weights_of(model: PortraitModel, source: PortraitModel) -> PortraitModel:
+    """`model` holding `source`'s weights (same parameters; configs may differ in options without weights)."""
+    model.load_state_dict(source.state_dict(), strict=True)
+    return model
 
 
 def command_fit(args) -> None:
@@ -201,6 +211,8 @@ def parser() -> argparse.ArgumentParser:
     fit.add_argument("--config", default="tiny", help="named config in pipelines/configs for a new model")
     fit.add_argument("--init", help="start from this pack-native model (stage 2 starts from stage 1's)")
     fit.add_argument("--train-2d", action="store_true", help="stage 2 also trains the stage 1 networks")
+    fit.add_argument("--exclusive-masks", action="store_true",
+                     help="region gates start from exclusive masks (head minus mouth and eyes); turns it on for --init too")
     fit.add_argument("--uncond-prob", type=float, default=0.1, help="rows without reference and audio (CFG)")
     fit.add_argument("--region-weight", type=region_weight, nargs="*", default=[("mouth", 1.0), ("eyes", 1.0)],
                      help="extra region losses, e.g. mouth=1 eyes=1")

@@ -22,6 +22,10 @@ from .synthetic import region_masks
 from .tiny_vae import decode_latents, encode_images
 
 
+#: Frames decoded at once (a minute of 64 px video in one VAE call would hold GBs of activations).
+DECODE_CHUNK = 100
+
+
 @dataclass
 class TalkingVideo:
     """Decoded frames f 3 h w and the decoded reference 3 h w (both RGB 0..1, through the same VAE)."""
@@ -58,5 +62,5 @@ def talking_video(
         region_scales=torch.tensor([[sliders[r] for r in LINGUALINKER_REGIONS]]),
     )
     latents = sample_video(model, cond, settings, long_video)[0] / config.latent_scale  # c f h w
-    frames = decode_latents(vae, latents.transpose(0, 1))
+    frames = torch.cat([decode_latents(vae, chunk) for chunk in latents.transpose(0, 1).split(DECODE_CHUNK)])
     return TalkingVideo(frames, decode_latents(vae, raw_latent)[0])

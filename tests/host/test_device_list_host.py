@@ -1,5 +1,8 @@
 """GatedUNetSample's device list in the real host (issue 16): two model replicas (two CPU replicas stand in for
-two GPUs) give the one-device latents bit for bit; a device this machine lacks fails naming the input."""
+two GPUs) give the one-device latents; a device this machine lacks fails naming the input.
+
+On the CPU the one-device run batches 4 windows per model call and replicas take one each, so the two agree to
+float rounding here; tests/test_clip_parallel.py checks bit-identity at one window per call."""
 
 from __future__ import annotations
 
@@ -30,7 +33,7 @@ def test_two_replicas_give_the_one_device_latents_and_a_missing_device_is_named(
     two = _saved_latents(demo_host, demo_host.run_prompt(_latent_prompt(demo_host, "cpu, cpu", "latents/two_replicas")))
     assert one.ndim == 5 and one.shape[2] > 16  # several clip windows per step to spread
     assert one.abs().sum() > 0
-    assert (one == two).all()
+    assert (one - two).abs().max() < 1e-5 * one.abs().max()
 
     with pytest.raises(PromptFailed) as failed:
         demo_host.run_prompt(_latent_prompt(demo_host, "cuda:7", "latents/missing"))
