@@ -129,6 +129,8 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="40-frame clips in en/fr/ja, 8 s seam audio, 6 steps")
     parser.add_argument("--name", help="result name in bench/results (default quality, or quality_quick)")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--no-regional-guidance", action="store_true",
+                        help="the sliders act inside the model only (no per-region weighting of the audio guidance)")
     args = parser.parse_args()
     args.voices = tuple(HELD_OUT_SENTENCES)
     if args.quick:
@@ -148,7 +150,7 @@ def main() -> None:
     random_init = PortraitModel(trained.config).eval()
     vae = load_tiny_vae(args.vae)
     encoder = load_audio_encoder(args.encoder)
-    settings = SamplerSettings(steps=args.steps, guidance=GuidanceScales(args.cfg_image, args.cfg_audio), seed=0)
+    settings = SamplerSettings(steps=args.steps, guidance=GuidanceScales(args.cfg_image, args.cfg_audio, regional=not args.no_regional_guidance), seed=0)
     full_utterances = held_out_utterances(args.voices)
     utterances = [trimmed(u, args.max_frames) for u in full_utterances]
 

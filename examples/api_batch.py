@@ -237,18 +237,19 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("give --portraits and --audio folders, or --jobs")
     jobs = list_jobs(args)
     client = ComfyClient(args.server, args.timeout)
-    try:
-        template = load_prompt(args.workflow, client)
-        results = []
-        for index, (portrait, audio) in enumerate(jobs, start=1):
-            print(f"job {index}/{len(jobs)}: {portrait.name} x {audio.name}", flush=True)
-            results.append(run_job(client, template, portrait, audio, args, args.retries))
-    finally:
-        client.close()
-    with open(args.csv, "w", newline="") as handle:
+    results = []
+    with open(args.csv, "w", newline="") as handle:  # one row per finished job, so a crash loses no result
         writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
         writer.writeheader()
-        writer.writerows(result.row() for result in results)
+        try:
+            template = load_prompt(args.workflow, client)
+            for index, (portrait, audio) in enumerate(jobs, start=1):
+                print(f"job {index}/{len(jobs)}: {portrait.name} x {audio.name}", flush=True)
+                results.append(run_job(client, template, portrait, audio, args, args.retries))
+                writer.writerow(results[-1].row())
+                handle.flush()
+        finally:
+            client.close()
     failed = sum(result.status != "ok" for result in results)
     print(f"{len(results) - failed} ok, {failed} failed; results in {args.csv}")
     return 1 if failed else 0

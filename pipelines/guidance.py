@@ -4,6 +4,12 @@ Three branches ride in one batch: uncond (no reference, no audio), image (refere
 full (reference + audio):  out = u + s_img * (i - u) + s_aud * (f - i).
 Branches whose weight is zero in that sum are not computed, and equal scales s need only two branches:
 u + s * (f - u), Hallo's classifier-free guidance.
+
+Regional audio guidance: when a region slider is not 1, the audio term (f - i) is weighted per pixel by the
+sliders painted over their masks (`region_audio_weight`), so a region at scale 0 takes the audio-free prediction
+and one at 2 twice the audio term. The gates inside the model scale the audio the same way (000 eq. 1), but at
+small latent sizes audio injected around a region leaks into it through the later layers; the weighting confines
+it. With every slider at 1 the weight is 1 everywhere and nothing changes.
 """
 
 from __future__ import annotations
@@ -21,9 +27,12 @@ class GuidanceScales:
 
     image: float = 3.5
     audio: float = 3.5
+    regional: bool = True  # weight the audio term by the region sliders (off: the sliders act inside the model only)
 
-    def branches(self) -> tuple[str, ...]:
-        """The branches the combination needs, in batch order."""
+    def branches(self, regional: bool = False) -> tuple[str, ...]:
+        """The branches the combination needs, in batch order; `regional` (a per-pixel audio weight) needs `image`."""
+        if regional:
+            return ("image", "full") if self.image == 1.0 else BRANCHES
         if self.image == 1.0 and self.audio == 1.0:
             return ("full",)
         if self.image == 1.0:
@@ -32,13 +41,31 @@ class GuidanceScales:
             return ("uncond", "full")
         return BRANCHES
 
-    def combine(self, outputs: dict[str, torch.Tensor]) -> torch.Tensor:
-        """outputs: branch -> b c f h w model outputs -> guided b c f h w."""
+    def combine(self, outputs: dict[str, torch.Tensor], audio_weight: torch.Tensor | None = None) -> torch.Tensor:
+        """outputs: branch -> b c f h w model outputs -> guided b c f h w. audio_weight: b 1 1 h w factor on the
+        audio term (from `region_audio_weight`, needs the `image` branch) or None."""
         full = outputs["full"]
         if "image" not in outputs:
             return outputs["uncond"] + self.audio * (full - outputs["uncond"]) if "uncond" in outputs else full
         image = outputs["image"]
-        guided = image + self.audio * (full - image)
+        audio_term = full - image if audio_weight is None else audio_weight * (full - image)
+        guided = image + self.audio * audio_term
         if "uncond" in outputs:
             guided = guided + (self.image - 1.0) * (image - outputs["uncond"])
         return guided
+
+
+def region_audio_weight(masks: torch.Tensor, scales: torch.Tensor) -> torch.Tensor | None:
+    """Per-pixel factor on the audio term: masks b r h w (0..1, the output's latent size), scales b r -> b 1 1 h w,
+    or None when every slider is 1.
+
+    The regions are painted in the model's order, each over the ones before it (head, then mouth and eyes; Hallo:
+    pose, expression, lip), so the innermost region's slider rules its pixels; outside every region the factor is 1.
+    """
+    if bool((scales == 1).all()):
+        return None
+    weight = torch.ones_like(masks[:, 0])
+    for region in range(masks.shape[1]):
+        mask = masks[:, region]
+        weight = weight * (1 - mask) + scales[:, region, None, None] * mask
+    return weight[:, None, None]

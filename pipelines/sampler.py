@@ -25,7 +25,7 @@ from .clip_parallel import LocalWindows
 from .config import PortraitModelConfig
 from .deep_cache import DeepFeatureCache, DeepWindow
 from .errors import PortraitInputError
-from .guidance import GuidanceScales
+from .guidance import GuidanceScales, region_audio_weight
 from .long_video_schedule import WindowSchedule, motion_frame_clips, overlap_schedule, shift_fusion_schedule
 from .portrait_model import PortraitModel, ReferenceFeatures
 from .scheduling import make_scheduler
@@ -141,11 +141,15 @@ def guided_prediction(
     call per branch. deep: the DeepCache view of this call (deep_cache.py) or None.
     """
     videos = torch.arange(sample.shape[0]) if videos is None else videos
+    weight = None
+    if guidance.regional:
+        weight = region_audio_weight(cond.masks[videos].to(sample.device).float(), cond.region_scales[videos].to(sample.device).float())
+    branches = guidance.branches(regional=weight is not None)
     outputs = {}
-    for call in [guidance.branches()] if batched else [(b,) for b in guidance.branches()]:
+    for call in [branches] if batched else [(b,) for b in branches]:
         shallow = None if deep is None else deep.for_branches(call)
         outputs.update(zip(call, _branch_outputs(model, sample, timestep, reference, audio_blocks, cond, call, videos, shallow)))
-    return guidance.combine(outputs)
+    return guidance.combine(outputs, weight)
 
 
 def _branch_outputs(model, sample, timestep, reference, audio_blocks, cond, branches, videos, shallow) -> tuple:

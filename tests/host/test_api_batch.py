@@ -51,6 +51,7 @@ def batch_run(comfy_host, tmp_path_factory):
          "--csv", str(results), "--set", "GatedUNetSample.steps=2", "--prefix", "api_batch_test"],
         capture_output=True, text=True, timeout=300,
     )
+    assert results.is_file(), f"api_batch.py wrote no CSV (exit {run.returncode}):\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
     with open(results, newline="") as handle:
         rows = {(Path(row["portrait"]).name, Path(row["audio"]).name): row for row in csv.DictReader(handle)}
     return rows, run, comfy_host

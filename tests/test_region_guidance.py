@@ -1,0 +1,68 @@
+"""Regional audio guidance: the region sliders weight the audio term of CFG per pixel (guidance.py)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import torch
+
+from model_fixtures import tiny_conditions, tiny_model
+from pipelines.guidance import GuidanceScales, region_audio_weight
+from pipelines.sampler import guided_prediction
+
+
+def _face_masks(size: int = 8) -> torch.Tensor:
+    """1 r h w hard masks: head = the whole frame, mouth = rows 5-6 x cols 2-5, eyes = row 2 x cols 1-6."""
+    masks = torch.zeros(1, 3, size, size)
+    masks[:, 0] = 1
+    masks[:, 1, 5:7, 2:6] = 1
+    masks[:, 2, 2, 1:7] = 1
+    return masks
+
+
+def test_weight_is_none_at_unit_sliders_and_the_innermost_region_rules_its_pixels():
+    masks = _face_masks()
+    assert region_audio_weight(masks, torch.ones(1, 3)) is None
+    weight = region_audio_weight(masks, torch.tensor([[0.5, 0.0, 2.0]]))
+    assert weight.shape == (1, 1, 1, 8, 8)
+    assert (weight[0, 0, 0, 5:7, 2:6] == 0).all()  # mouth over head
+    assert (weight[0, 0, 0, 2, 1:7] == 2).all()  # eyes over head
+    head_only = (masks[0, 1] == 0) & (masks[0, 2] == 0)
+    assert (weight[0, 0, 0][head_only] == 0.5).all()
+    outside = torch.zeros(1, 3, 8, 8)
+    outside[:, 1, 0, 0] = 0.25  # a soft mouth pixel blends its slider with the factor 1 outside every region
+    assert region_audio_weight(outside, torch.tensor([[1.0, 0.0, 1.0]]))[0, 0, 0, 0, 0] == 0.75
+
+
+def test_mouth_at_zero_takes_the_audio_free_prediction_inside_the_mouth_only():
+    torch.manual_seed(0)
+    model = tiny_model(alpha=0.3)
+    cond = tiny_conditions(8)
+    cond.masks = _face_masks()
+    cond.region_scales = torch.tensor([[1.0, 0.0, 1.0]])
+    reference = model.encode_reference(cond.reference_latent)
+    sample, t = torch.randn(1, 4, 8, 8, 8), torch.tensor(500)
+    guidance = GuidanceScales(1.5, 2.5)
+    with torch.no_grad():
+        regional = guided_prediction(model, sample, t, reference, cond.audio_blocks, cond, guidance)
+        in_model_only = guided_prediction(model, sample, t, reference, cond.audio_blocks, cond, dataclasses.replace(guidance, regional=False))
+        audio_free = guided_prediction(model, sample, t, reference, cond.audio_blocks, cond, GuidanceScales(1.5, 0.0, regional=False))
+    mouth = cond.masks[0, 1].bool()
+    assert torch.allclose(regional[..., mouth], audio_free[..., mouth], atol=1e-5)
+    assert not torch.allclose(in_model_only[..., mouth], audio_free[..., mouth], atol=1e-3)  # the leak it removes
+    assert torch.allclose(regional[..., ~mouth], in_model_only[..., ~mouth], atol=1e-5)
+
+
+def test_unit_sliders_keep_the_plain_combination_and_its_branches():
+    model = tiny_model()
+    cond = tiny_conditions(8)
+    reference = model.encode_reference(cond.reference_latent)
+    sample = torch.randn(1, 4, 8, 8, 8)
+    calls = []
+    original = model.predict
+    model.predict = lambda *args, **kwargs: calls.append(args[0].shape[0]) or original(*args, **kwargs)
+    with torch.no_grad():
+        regional = guided_prediction(model, sample, torch.tensor(300), reference, cond.audio_blocks, cond, GuidanceScales(3.5, 3.5))
+        plain = guided_prediction(model, sample, torch.tensor(300), reference, cond.audio_blocks, cond, GuidanceScales(3.5, 3.5, regional=False))
+    assert torch.equal(regional, plain)
+    assert calls == [2, 2]  # two branches (uncond, full) both times: no image branch added at unit sliders
