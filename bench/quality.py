@@ -22,7 +22,8 @@ the nodes do it (VAE-encoded reference, region masks at latent size, Whisper win
 `painted_*` numbers measure the painted ground-truth videos (what the training videos show for that audio),
 `*_random_init` a random-init model of the same config.
 
-Prints one JSON object and writes bench/results/quality.json (and quality_frames.png: painted rows above generated
+Prints one JSON object and writes bench/results/quality.json (quality_sliders.png: 8 frames of the first clip with
+all sliders at 1, then head, mouth and eyes at 0; and quality_frames.png: painted rows above generated
 rows); --quick (short clips, three languages, 8 s of seam audio, fewer steps) writes quality_quick.json instead.
 Run from the repository root: .venv/bin/python -m bench.quality [--quick]
 """
@@ -140,6 +141,11 @@ def arguments() -> argparse.Namespace:
     return args
 
 
+def save_strip(frames: torch.Tensor, path) -> None:
+    """n c h w frames in 0..1 -> a PNG of rows of 8, each frame doubled in size."""
+    torchvision.utils.save_image(torch.nn.functional.interpolate(frames, scale_factor=2, mode="nearest"), path, nrow=8)
+
+
 def main() -> None:
     args = arguments()
     torch.set_num_threads(args.threads)
@@ -175,10 +181,15 @@ def main() -> None:
             picks = torch.linspace(0, level.shape[0] - 1, 8).long()
             strip.append(torch.cat([painted[picks], generated.frames[picks]]))
         if index < args.slider_clips:
+            if index == 0:
+                picks = torch.linspace(0, level.shape[0] - 1, 8).long()
+                slider_rows = [generated.frames[picks]]
             for name in UNIT:
                 for value in (0.0, 2.0):
                     frames = video(trained, style, utterance, {**UNIT, name: value}).frames
                     sliders[name].setdefault(str(int(value)), []).append(measure(meter, frames, level))
+                    if index == 0 and value == 0.0:
+                        slider_rows.append(frames[picks])
                 sliders[name].setdefault("1", []).append(record["trained"])
 
     long_speech = concatenated(full_utterances, args.seam_seconds)
@@ -226,7 +237,9 @@ def main() -> None:
         "seconds": round(time.monotonic() - began, 1),
     }
     grid = torch.cat(strip)  # rows of 8: painted, generated, painted, generated
-    torchvision.utils.save_image(torch.nn.functional.interpolate(grid, scale_factor=2, mode="nearest"), RESULTS / f"{args.name}_frames.png", nrow=8)
+    save_strip(grid, RESULTS / f"{args.name}_frames.png")
+    if args.slider_clips:
+        save_strip(torch.cat(slider_rows), RESULTS / f"{args.name}_sliders.png")  # rows: all 1, head 0, mouth 0, eyes 0
     report(args.name, result)
 
 

@@ -28,7 +28,7 @@ from ..scheduling import make_scheduler
 from .clip_cache import LatentClips, build_latent_clips
 from .objectives import diffusion_loss
 from .speech import random_utterances
-from .stages import set_trainable, stage_batch
+from .stages import sample_clip_indices, set_trainable, stage_batch
 from .synthetic import SyntheticTalkingPortraits, random_portraits
 from .tiny_vae import downsampling_init, load_tiny_vae, new_tiny_vae, reconstruction_loss, save_tiny_vae
 from .trainer import CHECKPOINT, LoopSettings, TrainingRun, run_loop
@@ -142,14 +142,23 @@ def command_fit(args) -> None:
     start_run(run, args.fresh)
     scheduler = make_scheduler("ddim", config)
     weights = dict(args.region_weight)
+    focus = focus_region_index(args.focus_region, config.regions)
 
     def loss_step(generator: torch.Generator):
-        indices = torch.randint(0, len(clips), (args.batch,), generator=generator)
+        indices = sample_clip_indices(clips.scales, args.batch, generator, focus, args.focus_share)
         batch = stage_batch(clips, indices, args.stage, config.latent_scale, generator, args.uncond_prob).to(device)
         return diffusion_loss(model, batch, scheduler, generator, weights if args.stage == 2 else {})
 
     run_loop(run, loss_step, device, f"stage{args.stage}", on_save=lambda r: save_portrait_model(r.averaged(), Path(args.out) / MODEL_FILE))
     log(f"model: {Path(args.out) / MODEL_FILE}")
+
+
+def focus_region_index(name: str | None, regions: tuple[str, ...]) -> int | None:
+    if name is None:
+        return None
+    if name not in regions:
+        raise SystemExit(f"--focus-region {name!r} is not one of the model's regions {list(regions)}")
+    return regions.index(name)
 
 
 def command_export(args) -> None:
@@ -213,6 +222,9 @@ def parser() -> argparse.ArgumentParser:
     fit.add_argument("--train-2d", action="store_true", help="stage 2 also trains the stage 1 networks")
     fit.add_argument("--exclusive-masks", action="store_true",
                      help="region gates start from exclusive masks (head minus mouth and eyes); turns it on for --init too")
+    fit.add_argument("--focus-region", help="oversample clips where this region (e.g. mouth) moves less than another")
+    fit.add_argument("--focus-share", type=float, default=0.35,
+                     help="with --focus-region: share of batch rows drawn from those clips (0 = off)")
     fit.add_argument("--uncond-prob", type=float, default=0.1, help="rows without reference and audio (CFG)")
     fit.add_argument("--region-weight", type=region_weight, nargs="*", default=[("mouth", 1.0), ("eyes", 1.0)],
                      help="extra region losses, e.g. mouth=1 eyes=1")
