@@ -44,15 +44,23 @@ OVERLAY_READY = """(id) => {
   return Boolean(image?.complete && image.naturalWidth);
 }"""
 
-#: The overlay widget's rectangle in page pixels, after bringing the node into view at zoom 1 and redrawing.
+#: The overlay widget's rectangle in page pixels, after bringing the node into view at zoom 1 and redrawing until
+#: the node's layout has settled (it grows once the portrait and the core preview images have loaded; on a busy
+#: machine that can take a while after the overlay's own image is ready).
 OVERLAY_RECT = """async (id) => {
   const app = window.comfyAPI.app.app;
   const node = app.graph.getNodeById(id);
   app.canvas.ds.scale = 1;
   app.canvas.ds.offset = [120 - node.pos[0], 100 - node.pos[1]];
-  app.canvas.setDirty(true, true);
-  await new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)));
   const widget = node.widgets.find((w) => w.name === "gated_portrait_regions");
+  let last = "", unchanged = 0;
+  for (let frame = 0; frame < 1200 && unchanged < 15; frame++) {
+    app.canvas.setDirty(true, true);
+    await new Promise((done) => requestAnimationFrame(done));
+    const layout = JSON.stringify([node.size, widget.last_y, widget.computedHeight]);
+    unchanged = layout === last ? unchanged + 1 : 0;
+    last = layout;
+  }
   const bounds = app.canvas.canvas.getBoundingClientRect();
   const [x, y] = app.canvas.ds.convertOffsetToCanvas([node.pos[0], node.pos[1] + widget.last_y]);
   return { x: bounds.left + x, y: bounds.top + y, width: node.size[0], height: widget.computedHeight };
@@ -71,6 +79,7 @@ MOVE_SLIDER = """([id, name, value]) => {
 def changed_pixels(before: Path, after: Path) -> tuple[np.ndarray, np.ndarray]:
     """(mask h w of pixels that changed, after - before h w 3) of two screenshots."""
     a, b = (np.asarray(Image.open(shot).convert("RGB")).astype(int) for shot in (before, after))
+    assert a.shape == b.shape, f"the overlay changed size between the screenshots: {a.shape} -> {b.shape}"
     return np.abs(b - a).max(axis=-1) > 12, b - a
 
 
