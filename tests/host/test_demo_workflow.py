@@ -11,21 +11,18 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from audio_speech import needs_whisper_tiny
-from pipelines.face_landmarks import FaceLandmarks
-from pipelines.region_masks import portrait_region_masks
-from pipelines.train.speech import speech_envelope
 from scripts.comfy_host import PromptFailed, PromptRejected
+from scripts.demo_measures import mouth_darkening_and_motion, read_frames, speech_level
 from scripts.make_demo_models import DEMO_ENCODER, DEMO_MODEL, DEMO_MODEL_ENCODER, write_demo_models
 from scripts.workflow_to_api import convert
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "example_workflows" / "gated_portrait_demo.json"
 DEMO_INPUTS = REPO / "example_workflows" / "input"
-#: `make demo` (20 steps) measured 0.77 between mouth darkening and speech loudness; this test (6 steps) 0.74.
+#: `make demo` (20 steps) measured 0.73 between mouth darkening and speech loudness (scripts/demo_measures.py).
 DEMO_LIPSYNC_FLOOR = 0.5
 
 
@@ -63,27 +60,6 @@ def test_demo_workflow_runs_the_shipped_model_on_whisper_tiny_with_the_portrait_
     assert (demo_host.models_dir / "gated_portrait" / DEMO_MODEL).read_bytes() == shipped.read_bytes()
 
 
-def _mouth_darkening_and_motion(mp4: Path, face_box: str) -> tuple[np.ndarray, float, float]:
-    """Per frame, how much darker the mouth mask is than in the first frame (f,), and the std over frames (0..1)
-    averaged inside the mouth mask and outside the head mask that the face box gives."""
-    with av.open(str(mp4)) as container:
-        frames = np.stack([f.to_ndarray(format="rgb24") for f in container.decode(video=0)]).astype(np.float32) / 255
-    box = tuple(float(v) for v in face_box.split(","))
-    head, mouth, _ = portrait_region_masks([FaceLandmarks(np.zeros((0, 2)), box, frames.shape[1:3])]).masks[0].numpy() > 0.5
-    luminance = frames.mean(axis=-1)  # f h w
-    darkening = luminance[0, mouth].mean() - luminance[:, mouth].mean(axis=1)
-    motion = frames.std(axis=0).mean(axis=-1)  # h w
-    return darkening, float(motion[mouth].mean()), float(motion[~head].mean())
-
-
-def _speech_level(path: Path, frames: int) -> np.ndarray:
-    """Loudness level 0..1 of each video frame of the wav (the training data's mouth driver)."""
-    with wave.open(str(path)) as handle:
-        samples = np.frombuffer(handle.readframes(handle.getnframes()), np.int16).astype(np.float32) / 32768
-        rate = handle.getframerate()
-    return speech_envelope(torch.from_numpy(samples), rate, 25.0).level.numpy()[:frames]
-
-
 @needs_whisper_tiny
 def test_demo_workflow_writes_an_mp4_with_one_frame_per_audio_frame_and_the_audio(demo_host):
     prompt = _demo_prompt(demo_host)
@@ -99,9 +75,10 @@ def test_demo_workflow_writes_an_mp4_with_one_frame_per_audio_frame_and_the_audi
         assert float(video.average_rate) == 25.0
         assert audio.duration * audio.time_base == pytest.approx(seconds, abs=1 / 25)
     assert frames == expected_frames
-    darkening, mouth, background = _mouth_darkening_and_motion(mp4, _node_of(prompt, "RegionMaskFromLandmarks")["inputs"]["face_box"])
+    face_box = _node_of(prompt, "RegionMaskFromLandmarks")["inputs"]["face_box"]
+    darkening, mouth, background = mouth_darkening_and_motion(read_frames(mp4), face_box)
     assert mouth > 1.5 * background  # the trained model moves the mouth more than the background
-    correlation = np.corrcoef(darkening, _speech_level(DEMO_INPUTS / "speech.wav", frames))[0, 1]
+    correlation = np.corrcoef(darkening, speech_level(DEMO_INPUTS / "speech.wav", frames))[0, 1]
     assert correlation > DEMO_LIPSYNC_FLOOR, correlation  # an open (dark) mouth when the speech is loud
     previews = [img for output in entry["outputs"].values() for img in output.get("images", [])]
     assert any(img["filename"].endswith(".png") for img in previews)  # the region preview
