@@ -79,4 +79,5 @@ if __name__ == "__main__":
     if len(sys.argv) != 2:
         sys.exit(__doc__)
     for kind, path in write_demo_models(Path(sys.argv[1]).resolve()).items():
-        print(f"{kind}: {path}")
+        print(f"{'tiny random encoder (tests)' if kind == 'encoder' else kind}: {path}")
+    print(f"the demo model's audio encoder: models/audio_encoders/{DEMO_MODEL_ENCODER} (converted by make venv)")
