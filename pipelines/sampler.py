@@ -230,6 +230,11 @@ def sample_video(
     if long_video.strategy not in STRATEGIES:
         raise PortraitInputError("strategy", f"unknown strategy '{long_video.strategy}'", f"choose one of {STRATEGIES}")
     windows = windows or LocalWindows()
+    if speed.deep_cache_interval > 1 and windows.world_size > 1:
+        raise ValueError(
+            "deep_cache_interval > 1 needs every window of a step in one process on one device (its cache is per frame "
+            "of the sequence); use it with LocalWindows, or turn it off to spread windows over ranks or devices"
+        )
     if long_video.strategy == "motion_frames" and windows.world_size > 1:
         raise PortraitInputError(
             "strategy", "motion_frames denoises clips one after another, so its clips cannot run on several ranks or devices",
@@ -258,11 +263,14 @@ def deep_cache(speed: SpeedOptions, videos: int, length: int) -> DeepFeatureCach
 
 
 def windows_prediction(model, model_input, t, reference, audio, cond, guidance, windows, speed, cache, step) -> list:
-    """w windows of the sequence in one model call. model_input: b c n h w, audio: b n l c, windows: w f indices
-    -> w guided outputs b c f h w (one window is the plain per-window call)."""
+    """w windows of the sequence in one model call. model_input: b c n h w (any device; only the windows' frames
+    move to the model's), audio: b n l c on the model's device, windows: w f indices -> w guided outputs b c f h w
+    (one window is the plain per-window call)."""
     count, batch = windows.shape[0], model_input.shape[0]
+    windows = windows.to(audio.device)
     flat = windows.flatten()
-    sample = rearrange(model_input.index_select(2, flat), "b c (k f) y x -> (k b) c f y x", k=count)
+    gathered = model_input.index_select(2, flat.to(model_input.device)).to(audio.device)
+    sample = rearrange(gathered, "b c (k f) y x -> (k b) c f y x", k=count)
     blocks = rearrange(audio.index_select(1, flat), "b (k f) l c -> (k b) f l c", k=count)
     videos = torch.arange(batch).repeat(count)
     deep = None if cache is None else cache.window(step, windows.repeat_interleave(batch, dim=0), videos)
@@ -282,7 +290,7 @@ def _sample_windows(model, cond, reference, settings, long_video, callback, nois
     x = padded_noise(noise, schedule.padded_length, settings.seed) * scheduler.init_noise_sigma
     pad_noise = x[:, :, frames:] / scheduler.init_noise_sigma
     total, done = sum(len(windows.windows_to_run(len(w))) for w in schedule.steps), 0
-    per_call = speed.windows_per_call(device) if type(windows) is LocalWindows else 1  # others hand out windows one by one
+    per_call = speed.windows_per_call(device) if windows.world_size == 1 else 1  # ranks / replicas take windows one by one
     cache = deep_cache(speed, x.shape[0], schedule.padded_length)
     copies: dict[torch.device, tuple[ReferenceFeatures, VideoConditions, torch.Tensor]] = {}
 
@@ -305,16 +313,16 @@ def _sample_windows(model, cond, reference, settings, long_video, callback, nois
         def run_window(index: int, replica: PortraitModel | None) -> torch.Tensor:
             """One window's guided prediction on the sampler's model (replica None) or on a replica's device.
 
-            On the sampler's own model the window's group of `per_call` windows runs in one call, kept until asked.
+            The window's group of `per_call` windows runs in one call, its other outputs kept until asked.
             """
-            on = device if replica is None else next(replica.parameters()).device
-            replica_reference, replica_cond, replica_audio = on_device(on)
             if index in batched:
                 return batched.pop(index)
-            group = range(index, min(index + per_call, len(step_windows))) if replica is None else [index]
+            on = device if replica is None else next(replica.parameters()).device
+            replica_reference, replica_cond, replica_audio = on_device(on)
+            group = list(range(index, min(index + per_call, len(step_windows))))
             outputs = windows_prediction(
-                replica or model, model_input.to(on), t, replica_reference, replica_audio, replica_cond, guidance,
-                step_windows[list(group)].to(on), speed, cache, step,
+                replica or model, model_input, t, replica_reference, replica_audio, replica_cond, guidance,
+                step_windows[group], speed, cache, step,
             )
             batched.update(zip(group, outputs))
             return batched.pop(index)

@@ -132,3 +132,10 @@ def test_replica_error_and_interrupt_stop_every_replica_thread():
         sample_video(model, tiny_conditions(3 * F), SamplerSettings(steps=3), callback=interrupt, windows=windows)
     assert windows.passes == 2  # aborted inside the first step (4 windows)
     assert threading.active_count() == threads_before
+
+
+def test_deep_cache_refuses_windows_spread_over_replicas():
+    model = tiny_model()
+    with pytest.raises(ValueError, match="deep_cache_interval"):
+        sample_video(model, tiny_conditions(2 * F), SamplerSettings(steps=2), windows=ReplicaWindows([model, copy.deepcopy(model)]),
+                     speed=SpeedOptions(deep_cache_interval=2))
