@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Issue 17's device check as ONE command (about 6-7 minutes on one H100, stopped at 500 s): full-size sd15 config
 # with random weights at 512x512 (64x64 latents), 50 frames, 3 DDIM steps per mode, the ablation, the fast preset
-# and torch.compile, extrapolated to 40 / 25 steps. Prints step_time's JSON (gpu_full + ablation), keeps it in
+# and torch.compile, extrapolated to 40 / 25 steps; first bench/cuda_checks.py (the shipped model on the GPU vs the
+# CPU, about 30 s). Prints step_time's JSON (gpu_full + ablation), keeps it in
 # bench/results/step_time_gpu.json (step_time_gpu_dryrun.json without CUDA; everything but the compile row is
 # written there before compiling) and copies it to $OUT when set. Extra arguments go to bench.step_time.
 #
@@ -24,6 +25,7 @@ export TORCHINDUCTOR_CACHE_DIR=${TORCHINDUCTOR_CACHE_DIR:-/tmp/gatedportrait_ind
 export PYTHONUNBUFFERED=1
 "$PY" -c "import torch; print('device:', torch.cuda.get_device_name() if torch.cuda.is_available() else 'cpu', torch.__version__)" >&2
 status=0
+if [ "$#" -eq 0 ]; then timeout 90 "$PY" -m bench.cuda_checks || status=$?; fi
 timeout 500 "$PY" -m bench.step_time --gpu-full "$@" || status=$?
-if [ -n "${OUT:-}" ]; then cp bench/results/step_time_gpu*.json "$OUT/" || true; fi
+if [ -n "${OUT:-}" ]; then cp bench/results/step_time_gpu*.json bench/results/cuda_checks.json "$OUT/" || true; fi
 exit "$status"
