@@ -7,7 +7,7 @@ Both modes run the SAME random-weight model on the SAME inputs, equal frames and
   `motion_frames` strategy), the ReferenceNet once per clip, CFG as one batch of 2, SDPA attention, fp16 weights on
   CUDA (fp32 on the CPU), VAE decode per clip;
 - fast: the pack's default path: shift fusion (no motion-frame re-denoising), the ReferenceNet once per video and
-  SpeedOptions.for_device (windows batched on the CPU, fp16 autocast and channels_last on CUDA), same decode.
+  the default SpeedOptions (windows batched on the CPU; fp16 weights on CUDA, no autocast), same decode.
 `max_abs_diff` compares the fast switches with the reference switches on the reference's schedule (the lossless
 guard); `ratio` includes the change of schedule, `ratio_same_schedule` does not. The ablation measures every
 switch alone (lossless: against all switches off; lossy: drift as PSNR of the decoded video and of the latents
@@ -256,7 +256,7 @@ def measure(args, device: str, checkpoint) -> dict:
     cuda = device.startswith("cuda")
     dtype = torch.float16 if cuda else torch.float32
     bench = Bench(args, device, dtype)
-    fast = SpeedOptions.for_device(device)
+    fast = SpeedOptions()
     peak = matmul_peak_tflops(device, dtype)
     flops = flops_per_frame_forward(bench.model, bench.cond)
     section, runs = compare_modes(bench, fast, flops, peak)

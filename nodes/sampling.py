@@ -10,7 +10,7 @@ from ..pipelines.long_video_schedule import SEAMS
 from ..pipelines.memory_guard import require_memory, sampling_sequence_bytes
 from ..pipelines.sampler import STRATEGIES, LongVideoOptions, SamplerSettings, sample_video
 from ..pipelines.scheduling import SCHEDULERS
-from ..pipelines.speed_options import SpeedOptions
+from ..pipelines.speed_options import SpeedOptions, prepare_model
 from ..pipelines.video_conditions import video_conditions
 from .host import device_patchers, free_memory, load_to_device, sampling_callback, sampling_devices
 
@@ -97,11 +97,15 @@ class GatedUNetSample:
                 "devices": ("STRING", {"default": "", "tooltip": (
                     "Several GPUs of this machine, e.g. 'cuda:0, cuda:1': each denoising step's clip windows are spread "
                     "over one model copy per device (same video, same seed, faster). Empty = the host's device.")}),
+                "compile": ("BOOLEAN", {"default": False, "tooltip": (
+                    "torch.compile the denoising UNet: steps about 30 % faster on a GPU (0.72x on an H100 at 512 px) "
+                    "after a one-time compile of about 2 minutes per resolution and CFG setting (cached on disk for "
+                    "later runs). Worth it for long videos and batches; slow to compile on a CPU.")}),
             },
         }
 
     def sample(self, model, reference, vae, audio, regions, head_scale, mouth_scale, eyes_scale, steps, scheduler,
-               cfg_image, cfg_audio, seed, long_video=None, devices=""):
+               cfg_image, cfg_audio, seed, long_video=None, devices="", compile=False):
         device_list = sampling_devices(devices)
         reference_latent = vae.encode(reference[:1, :, :, :3])
         sliders = {"head": head_scale, "mouth": mouth_scale, "eyes": eyes_scale}
@@ -119,7 +123,9 @@ class GatedUNetSample:
         options = long_video or LongVideoOptions()
         windows = ReplicaWindows([p.model for p in patchers]) if len(patchers) > 1 else None
         primary = patchers[0].model
-        speed = SpeedOptions.for_device(patchers[0].load_device, next(primary.parameters()).dtype)
+        speed = SpeedOptions(compile=compile)
+        for patcher in patchers:
+            prepare_model(patcher.model, speed)
         latents = sample_video(primary, cond, settings, options, sampling_callback(1), windows=windows, speed=speed)
         return ({"samples": (latents / model.config.latent_scale).cpu()},)
 

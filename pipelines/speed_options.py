@@ -20,7 +20,12 @@ AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 @dataclass(frozen=True)
 class SpeedOptions:
-    """How sampling spends compute. Defaults: the lossless fast set for every device (CUDA extras: `for_device`)."""
+    """How sampling spends compute. Defaults: the lossless fast set, the same on every device.
+
+    Measured on an H100 at 512x512 with fp16 weights (bench/results/step_variants.json): autocast over half weights
+    and channels_last each made a step slower (1.99 and 1.65 s vs 1.55 s), so both stay off; the weights' own
+    dtype (ReferenceNetLoad's `dtype`) sets the math. torch.compile gave 0.72x and is the node's `compile` switch.
+    """
 
     # lossless
     reference_once: bool = True  # ReferenceNet once per video; False: once per clip (Hallo's loop; clip strategies)
@@ -38,14 +43,6 @@ class SpeedOptions:
     # lossy
     cfg_cutoff: float = 1.0  # fraction of the steps run with CFG; later steps run the conditional branch only
     deep_cache_interval: int = 1  # > 1: full UNet every N steps, shallow pass on cached deep features in between
-
-    @classmethod
-    def for_device(cls, device: torch.device | str, weights: torch.dtype = torch.float16) -> "SpeedOptions":
-        """The default lossless set, plus channels_last on CUDA and fp16 autocast there unless the weights were
-        chosen fp32 (a user who asks for fp32 gets fp32 math)."""
-        if torch.device(device).type == "cuda":
-            return cls(autocast=None if weights == torch.float32 else "fp16", channels_last=True)
-        return cls()
 
     @classmethod
     def baseline(cls) -> "SpeedOptions":
