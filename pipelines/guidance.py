@@ -55,17 +55,25 @@ class GuidanceScales:
         return guided
 
 
+#: Fraction of a latent cell a region must cover for the cell to take that region's slider in full: a cell that
+#: holds any real part of the mouth decodes mouth pixels (8x8 px of them at SD's x8), so it must not keep the audio
+#: term at mouth scale 0. Below it the coverage ramps linearly, which keeps the weight soft at feathered borders.
+FULL_COVERAGE = 0.1
+
+
 def region_audio_weight(masks: torch.Tensor, scales: torch.Tensor) -> torch.Tensor | None:
     """Per-pixel factor on the audio term: masks b r h w (0..1, the output's latent size), scales b r -> b 1 1 h w,
     or None when every slider is 1.
 
     The regions are painted in the model's order, each over the ones before it (head, then mouth and eyes; Hallo:
     pose, expression, lip), so the innermost region's slider rules its pixels; outside every region the factor is 1.
+    A cell counts as inside a region from FULL_COVERAGE of its area on (area-averaged masks of a small face cover
+    the jaw's cells by 10-20 % only, and a soft weight there let the audio move the mouth at scale 0).
     """
     if bool((scales == 1).all()):
         return None
     weight = torch.ones_like(masks[:, 0])
     for region in range(masks.shape[1]):
-        mask = masks[:, region]
+        mask = (masks[:, region] / FULL_COVERAGE).clamp(max=1)
         weight = weight * (1 - mask) + scales[:, region, None, None] * mask
     return weight[:, None, None]

@@ -30,8 +30,12 @@ def test_weight_is_none_at_unit_sliders_and_the_innermost_region_rules_its_pixel
     head_only = (masks[0, 1] == 0) & (masks[0, 2] == 0)
     assert (weight[0, 0, 0][head_only] == 0.5).all()
     outside = torch.zeros(1, 3, 8, 8)
-    outside[:, 1, 0, 0] = 0.25  # a soft mouth pixel blends its slider with the factor 1 outside every region
-    assert region_audio_weight(outside, torch.tensor([[1.0, 0.0, 1.0]]))[0, 0, 0, 0, 0] == 0.75
+    outside[:, 1, 0, 0] = 0.25  # a cell a quarter inside the mouth decodes mouth pixels: it takes the slider in full
+    outside[:, 1, 0, 1] = 0.05  # a feathered fringe cell (half of FULL_COVERAGE) blends slider and the outside's 1
+    weight = region_audio_weight(outside, torch.tensor([[1.0, 0.0, 1.0]]))[0, 0, 0]
+    assert weight[0, 0] == 0.0
+    assert abs(float(weight[0, 1]) - 0.5) < 1e-6
+    assert weight[0, 2] == 1.0
 
 
 def test_mouth_at_zero_takes_the_audio_free_prediction_inside_the_mouth_only():

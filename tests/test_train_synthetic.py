@@ -86,6 +86,9 @@ def test_masks_follow_the_region_mask_node_rules_for_a_face_box():
 
 
 def test_random_portraits_vary():
-    images = random_portraits(torch.Generator().manual_seed(0), 4)
+    images, masks = random_portraits(torch.Generator().manual_seed(0), 4)
     assert images.shape == (4, 3, 64, 64)
+    assert masks.shape == (4, 3, 64, 64)
+    eyes = masks[:, 2].flatten(1).sum(1)
+    assert (eyes > 20).all() and (eyes < masks[:, 0].flatten(1).sum(1)).all()  # every face has eyes, inside its head
     assert (images[0] - images[1]).abs().mean() > 0.05

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import torch
 
+from ..conditions import LINGUALINKER_REGIONS
 from ..config import PortraitModelConfig
 from ..model_files import load_portrait_model, save_portrait_model
 from ..portrait_model import PortraitModel
@@ -71,8 +72,12 @@ def command_vae(args) -> None:
     run = TrainingRun(vae, parameters, loop_settings(args, warmup=20), args.out)
     start_run(run, args.fresh)
 
+    weights = dict(args.region_weight)
+
     def loss_step(generator: torch.Generator):
-        return reconstruction_loss(vae, random_portraits(generator, args.batch, args.size).to(device), generator)
+        images, masks = random_portraits(generator, args.batch, args.size)
+        pixel_weights = region_pixel_weights(masks, weights) if weights else None
+        return reconstruction_loss(vae, images.to(device), generator, pixel_weights=None if pixel_weights is None else pixel_weights.to(device))
 
     run_loop(run, loss_step, device, "vae", on_save=lambda r: save_tiny_vae(r.averaged(), Path(args.out) / VAE_FILE))
     log(f"VAE: {Path(args.out) / VAE_FILE}")
@@ -170,6 +175,14 @@ def command_export(args) -> None:
     log(f"exported {out / args.model_name} and {out / args.vae_name}")
 
 
+def region_pixel_weights(masks: torch.Tensor, weights: dict[str, float]) -> torch.Tensor:
+    """Region masks b r h w (LINGUALINKER_REGIONS order), {region: w} -> b 1 h w: 1 + sum of (w - 1) x mask."""
+    factors = torch.ones_like(masks[:, :1])
+    for name, weight in weights.items():
+        factors = factors + (weight - 1.0) * masks[:, LINGUALINKER_REGIONS.index(name)][:, None]
+    return factors
+
+
 def region_weight(text: str) -> tuple[str, float]:
     name, _, value = text.partition("=")
     return name, float(value)
@@ -198,6 +211,8 @@ def parser() -> argparse.ArgumentParser:
     vae.add_argument("--size", type=int, default=64, help="image side in pixels")
     vae.add_argument("--init", help="start from this TAESD-layout VAE file")
     vae.add_argument("--decoder-only", action="store_true", help="train the decoder only (the latent space stays)")
+    vae.add_argument("--region-weight", type=region_weight, nargs="*", default=[],
+                     help="pixel-loss factors inside regions, e.g. eyes=8 (the eyelids of a 64 px face are a few pixels)")
     vae.set_defaults(run=command_vae)
 
     data = commands.add_parser("data", help=command_data.__doc__)

@@ -67,10 +67,12 @@ def random_motion(generator: torch.Generator, count: int, size: int) -> FaceMoti
     return FaceMotion(uniform(-reach, reach), uniform(-reach, reach), talking * uniform(0, 1.2), uniform(0.85, 1.15), blinking * uniform(0, 1))
 
 
-def random_portraits(generator: torch.Generator, count: int, size: int = 64) -> torch.Tensor:
-    """`count` random people in random poses: -> b 3 h w."""
+def random_portraits(generator: torch.Generator, count: int, size: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
+    """`count` random people in random poses: -> images b 3 h w and their rest-pose region masks b r h w."""
     motion = random_motion(generator, count, size)
-    return torch.cat([render_frames(random_style(generator, size), motion.slice(i, i + 1), size) for i in range(count)])
+    styles = [random_style(generator, size) for _ in range(count)]
+    images = torch.cat([render_frames(style, motion.slice(i, i + 1), size) for i, style in enumerate(styles)])
+    return images, torch.stack([region_masks(style, size) for style in styles])
 
 
 class SyntheticTalkingPortraits:
