@@ -1,0 +1,71 @@
+"""What the shipped VAE alone keeps of the held-out ground truth: painted videos encoded and decoded, measured like
+bench/quality.py measures generated ones (a ceiling for any model that works in this latent space).
+
+    .venv/bin/python -m bench.vae_roundtrip [--vae FILE --name vae_roundtrip_mine]
+
+Per held-out clip (bench/quality.py's people, sentences and 100 frames): lip-sync correlation, blinks and eye closure
+of the painted frames and of the same frames through the VAE; plus, for four held-out people, the closure a fully
+shut eye decodes to (1 = as painted). One JSON object to stdout and bench/results/vae_roundtrip.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+import torch
+
+from bench.quality import FPS, HELD_OUT_STYLE_SEED, SHIPPED, SIZE, UNIT, measure, trimmed
+from bench.report import report
+from pipelines.train.face_measures import FaceMeter
+from pipelines.train.face_render import FaceMotion, random_style, render_frames
+from pipelines.train.motion_tracks import face_motion
+from pipelines.train.speech import HELD_OUT_SENTENCES, held_out_utterances
+from pipelines.train.tiny_vae import decode_latents, encode_images, load_tiny_vae
+
+
+def through(vae, frames: torch.Tensor) -> torch.Tensor:
+    with torch.no_grad():
+        return decode_latents(vae, encode_images(vae, frames))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--vae", default=os.path.join(SHIPPED, "taesd_tiny_demo.safetensors"))
+    parser.add_argument("--max-frames", type=int, default=100)
+    parser.add_argument("--name", default="vae_roundtrip", help="result name in bench/results")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    vae = load_tiny_vae(args.vae)
+    clips = []
+    for index, utterance in enumerate(held_out_utterances(tuple(HELD_OUT_SENTENCES))):
+        utterance = trimmed(utterance, args.max_frames)
+        style = random_style(torch.Generator().manual_seed(HELD_OUT_STYLE_SEED + index), SIZE)
+        level = utterance.envelope(FPS).level
+        motion = face_motion(utterance.envelope(FPS), UNIT, SIZE, FPS, torch.Generator().manual_seed(index))
+        painted = render_frames(style, motion, SIZE)
+        rest = through(vae, render_frames(style, FaceMotion.still(1), SIZE))[0]
+        painted_measures = measure(FaceMeter(style, SIZE), painted, level)
+        vae_measures = measure(FaceMeter(style, SIZE, rest), through(vae, painted), level)
+        clips.append({"voice": utterance.voice, **{f"painted_{k}": round(painted_measures[k], 4) for k in ("lipsync_corr", "blinks", "eye_closure")},
+                      **{f"through_vae_{k}": round(vae_measures[k], 4) for k in ("lipsync_corr", "blinks", "eye_closure")}})
+    shut_eye = []
+    for index in range(4):
+        style = random_style(torch.Generator().manual_seed(HELD_OUT_STYLE_SEED + index), SIZE)
+        shut = FaceMotion.still(1)
+        shut.eye_closure = torch.tensor([1.0])
+        decoded = through(vae, torch.cat([render_frames(style, FaceMotion.still(1), SIZE), render_frames(style, shut, SIZE)]))
+        shut_eye.append(round(float(FaceMeter(style, SIZE, decoded[0]).eye_closure(decoded[1:])[0]), 3))
+    report(args.name, {
+        "vae": os.path.relpath(args.vae, os.path.dirname(SHIPPED)),
+        "blinks_painted": sum(c["painted_blinks"] for c in clips),
+        "blinks_through_vae": sum(c["through_vae_blinks"] for c in clips),
+        "lipsync_corr_painted": round(sum(c["painted_lipsync_corr"] for c in clips) / len(clips), 3),
+        "lipsync_corr_through_vae": round(sum(c["through_vae_lipsync_corr"] for c in clips) / len(clips), 3),
+        "shut_eye_decoded_closure": shut_eye,
+        "clips": clips,
+    })
+
+
+if __name__ == "__main__":
+    main()
