@@ -85,7 +85,7 @@ def test_shipped_model_with_every_slider_at_zero_does_not_follow_the_audio(held_
 @needs_whisper_tiny
 def test_shipped_model_at_mouth_scale_zero_stops_the_lips_following_the_audio(held_out_speaker):
     """Mouth 0 with head and eyes at 1 (LinguaLinker Fig. 6): the part of the mouth opening that follows the
-    loudness (least-squares slope) drops by more than 80 % (bench/quality.py measures about 100 % on six clips)."""
+    loudness (least-squares slope) drops by more than 90 % (bench/quality.py measures about 100 % on two clips)."""
     make, level = held_out_speaker
     centred = level.double() - level.double().mean()
 
@@ -97,4 +97,4 @@ def test_shipped_model_at_mouth_scale_zero_stops_the_lips_following_the_audio(he
     talking = sync_amplitude({"head": 1.0, "mouth": 1.0, "eyes": 1.0})
     still = sync_amplitude({"head": 1.0, "mouth": 0.0, "eyes": 1.0})
     assert talking > 0.2
-    assert abs(still) < 0.2 * talking
+    assert abs(still) < 0.1 * talking  # measured 0.013 vs 0.70 (the soft weighting before: 0.14)
