@@ -5,7 +5,8 @@ bench/quality.py measures generated ones (a ceiling for any model that works in 
 
 Per held-out clip (bench/quality.py's people, sentences and 100 frames): lip-sync correlation, blinks and eye closure
 of the painted frames and of the same frames through the VAE; plus, for four held-out people, the closure a fully
-shut eye decodes to (1 = as painted). One JSON object to stdout and bench/results/vae_roundtrip.json.
+shut eye decodes to (1 = as painted). One JSON object to stdout and bench/results/vae_roundtrip.json;
+vae_roundtrip_eyes.png shows those four people (rows) painted at rest and eyes shut, then both through the VAE.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ import argparse
 import os
 
 import torch
+import torch.nn.functional as F
+import torchvision
 
 from bench.quality import FPS, HELD_OUT_STYLE_SEED, SHIPPED, SIZE, UNIT, measure, trimmed
-from bench.report import report
+from bench.report import RESULTS, report
 from pipelines.train.face_measures import FaceMeter
 from pipelines.train.face_render import FaceMotion, random_style, render_frames
 from pipelines.train.motion_tracks import face_motion
@@ -49,13 +52,17 @@ def main() -> None:
         vae_measures = measure(FaceMeter(style, SIZE, rest), through(vae, painted), level)
         clips.append({"voice": utterance.voice, **{f"painted_{k}": round(painted_measures[k], 4) for k in ("lipsync_corr", "blinks", "eye_closure")},
                       **{f"through_vae_{k}": round(vae_measures[k], 4) for k in ("lipsync_corr", "blinks", "eye_closure")}})
-    shut_eye = []
+    shut_eye, pictures = [], []
     for index in range(4):
         style = random_style(torch.Generator().manual_seed(HELD_OUT_STYLE_SEED + index), SIZE)
         shut = FaceMotion.still(1)
         shut.eye_closure = torch.tensor([1.0])
-        decoded = through(vae, torch.cat([render_frames(style, FaceMotion.still(1), SIZE), render_frames(style, shut, SIZE)]))
+        painted_pair = torch.cat([render_frames(style, FaceMotion.still(1), SIZE), render_frames(style, shut, SIZE)])
+        decoded = through(vae, painted_pair)
         shut_eye.append(round(float(FaceMeter(style, SIZE, decoded[0]).eye_closure(decoded[1:])[0]), 3))
+        pictures += [painted_pair, decoded]
+    grid = F.interpolate(torch.cat(pictures), scale_factor=4, mode="nearest")
+    torchvision.utils.save_image(grid, RESULTS / f"{args.name}_eyes.png", nrow=4, padding=2)
     report(args.name, {
         "vae": os.path.relpath(args.vae, os.path.dirname(SHIPPED)),
         "blinks_painted": sum(c["painted_blinks"] for c in clips),
