@@ -119,7 +119,8 @@ def flops_per_frame_forward(model: PortraitModel, cond: VideoConditions) -> floa
 
 @dataclass
 class Run:
-    """One timed sampling run (+ decode): latents b c n h w, decoded frames n H W 3, seconds, memory, rows."""
+    """One timed sampling run (+ decode): latents b c n h w, decoded frames n H W 3, seconds, memory (the whole run
+    and the sampling alone: the VAE decode can set the peak), rows."""
 
     latents: torch.Tensor
     video: torch.Tensor
@@ -127,6 +128,7 @@ class Run:
     decode_s: float
     peak_gb: float
     frame_forwards: int
+    sampling_peak_gb: float
 
 
 def timed_run(
@@ -145,17 +147,19 @@ def timed_run(
     try:
         with PeakMemory(device) as memory:
             synchronize(device)
-            t0 = time.perf_counter()
-            latents = sample_video(model, cond, settings, long_video, speed=speed)
-            synchronize(device)
-            t1 = time.perf_counter()
+            with PeakMemory(device) as sampling_memory:
+                t0 = time.perf_counter()
+                latents = sample_video(model, cond, settings, long_video, speed=speed)
+                synchronize(device)
+                t1 = time.perf_counter()
             decoder = autoencoder_frame_decoder(vae)
             video = torch.cat(list(decode_video_chunks(latents / model.config.latent_scale, decoder, model.config.clip_length)))
             synchronize(device)
             t2 = time.perf_counter()
     finally:
         del model.predict
-    return Run(latents.float().cpu(), video.cpu(), t1 - t0, t2 - t1, memory.peak_gb, rows[0])
+    peak = max(memory.peak_gb, sampling_memory.peak_gb)  # CUDA's peak counter restarts at each block
+    return Run(latents.float().cpu(), video.cpu(), t1 - t0, t2 - t1, peak, rows[0], sampling_memory.peak_gb)
 
 
 def psnr(test: torch.Tensor, reference: torch.Tensor, peak: float | None = None) -> float:

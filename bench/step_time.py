@@ -83,6 +83,7 @@ class Bench:
             "decode_s": round(run.decode_s, 3),
             "s_per_video_second": round((run.sample_s + run.decode_s) / (self.args.frames / FPS), 3),
             "peak_memory_gb": round(run.peak_gb, 3),
+            "sampling_peak_memory_gb": round(run.sampling_peak_gb, 3),
             "frame_forwards_per_step": run.frame_forwards // steps,
             "achieved_tflops": round(achieved, 4),
             "fraction_of_matmul_peak": round(achieved / peak, 4),
@@ -125,7 +126,8 @@ def ablation(bench: Bench, fast: SpeedOptions, lossless: Run, cuda: bool) -> lis
             return None
         steps = run_kwargs.get("steps") or bench.args.steps
         entry = {"option": option, "strategy": long_video.strategy, "steps": steps,
-                 "s_per_step": round(run.sample_s / steps, 4), "peak_memory_gb": round(run.peak_gb, 3), "drift_psnr": None}
+                 "s_per_step": round(run.sample_s / steps, 4), "peak_memory_gb": round(run.peak_gb, 3),
+                 "sampling_peak_memory_gb": round(run.sampling_peak_gb, 3), "drift_psnr": None}
         if lossy:
             entry.update(
                 drift_psnr=_db(psnr(run.video, lossless.video, peak=1.0)), latent_psnr=_db(psnr(run.latents, lossless.latents)),
@@ -283,6 +285,8 @@ def measure(args, device: str, checkpoint) -> dict:
     rows = ablation(bench, fast, runs["fast"], cuda)
     low_vram = [r for r in rows if r["option"].startswith("offload_reference") and r.get("peak_memory_gb") is not None]
     section["low_vram_peak_gb"] = low_vram[0]["peak_memory_gb"] if low_vram else None
+    section["sampling_peak_vram_gb"] = section["fast"]["sampling_peak_memory_gb"] if cuda else None
+    section["low_vram_sampling_peak_gb"] = low_vram[0]["sampling_peak_memory_gb"] if low_vram and cuda else None
     section["preset"] = {"skipped": bench.out_of_time()} if bench.out_of_time() else preset(bench, fast, args)
     checkpoint({**section, "ablation": rows})
     rows.append(compile_row(bench, fast, runs["fast"], cuda or args.cpu_compile, args.compile_mode))
