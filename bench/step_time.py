@@ -34,7 +34,7 @@ from bench.step_measure import Run, flops_per_frame_forward, matmul_peak_tflops,
 from pipelines.config import PortraitModelConfig
 from pipelines.guidance import GuidanceScales
 from pipelines.sampler import LongVideoOptions, SamplerSettings, guided_prediction
-from pipelines.speed_options import SpeedOptions, attention_kernels, prepare_model
+from pipelines.speed_options import SpeedOptions, attention_kernels
 
 STARTED = time.perf_counter()
 FPS = 25
@@ -62,8 +62,7 @@ class Bench:
         return None
 
     def run(self, long_video, speed, steps=None, scheduler="ddim", guidance=HALLO_GUIDANCE, repeats=None):
-        """Best-of-repeats Run (compiling the model first where the options ask)."""
-        prepare_model(self.model, speed)
+        """Best-of-repeats Run (sample_video compiles the model on the first run where the options ask)."""
         settings = SamplerSettings(steps or self.args.steps, scheduler, guidance, seed=0)
         runs = [
             timed_run(self.model, self.vae, self.cond, settings, long_video, speed, self.device)

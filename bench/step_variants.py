@@ -24,7 +24,7 @@ from bench.report import RESULTS
 from bench.step_measure import synchronize
 from bench.step_time import HALLO_GUIDANCE, MOTION_FRAMES, REFERENCE_SPEED, SHIFT_FUSION, Bench
 from pipelines.sampler import SamplerSettings, sample_video
-from pipelines.speed_options import SpeedOptions, prepare_model
+from pipelines.speed_options import SpeedOptions
 
 #: kernel families by name (first match wins); the rest is elementwise / copies / reductions
 FAMILIES = (
@@ -55,7 +55,6 @@ def kernel_profile(bench: Bench, long_video, speed: SpeedOptions) -> dict:
     """One denoising step (no decode) under torch.profiler: device ms by family and the 15 costliest kernels."""
     cuda = bench.device.startswith("cuda")
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
-    prepare_model(bench.model, speed)
     settings = SamplerSettings(1, "ddim", HALLO_GUIDANCE, seed=0)
     with profile(activities=activities) as prof:
         sample_video(bench.model, bench.cond, settings, long_video, speed=speed)

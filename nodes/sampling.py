@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import torch
-
 from ..pipelines.clip_parallel import ReplicaWindows
 from ..pipelines.guidance import GuidanceScales
 from ..pipelines.long_video_schedule import SEAMS
 from ..pipelines.memory_guard import require_memory, sampling_sequence_bytes
 from ..pipelines.sampler import STRATEGIES, LongVideoOptions, SamplerSettings, sample_video
 from ..pipelines.scheduling import SCHEDULERS
-from ..pipelines.speed_options import SpeedOptions, prepare_model
+from ..pipelines.speed_options import SpeedOptions
 from ..pipelines.video_conditions import video_conditions
 from .host import device_patchers, free_memory, load_to_device, sampling_callback, sampling_devices
 
@@ -122,11 +120,8 @@ class GatedUNetSample:
         settings = SamplerSettings(steps, scheduler, GuidanceScales(cfg_image, cfg_audio), seed)
         options = long_video or LongVideoOptions()
         windows = ReplicaWindows([p.model for p in patchers]) if len(patchers) > 1 else None
-        primary = patchers[0].model
         speed = SpeedOptions(compile=compile)
-        for patcher in patchers:
-            prepare_model(patcher.model, speed)
-        latents = sample_video(primary, cond, settings, options, sampling_callback(1), windows=windows, speed=speed)
+        latents = sample_video(patchers[0].model, cond, settings, options, sampling_callback(1), windows=windows, speed=speed)
         return ({"samples": (latents / model.config.latent_scale).cpu()},)
 
 

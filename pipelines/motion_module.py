@@ -83,7 +83,7 @@ class TemporalTransformerBlock(nn.Module):
 class TemporalTransformer(nn.Module):
     """GroupNorm -> Linear in -> temporal block -> Linear out (zero-initialised), residual.
 
-    contiguous_layout (speed_options.prepare_model): copy the (b h w) f c sequence into contiguous memory once,
+    contiguous_layout (speed_options.apply_layout): copy the (b h w) f c sequence into contiguous memory once,
     so every projection and attention of the block reads it without strided gathers.
     """
 

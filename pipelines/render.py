@@ -41,7 +41,7 @@ from .model_files import load_portrait_model
 from .region_masks import portrait_region_masks
 from .sampler import STRATEGIES, LongVideoOptions, SamplerSettings, sample_video
 from .scheduling import SCHEDULERS
-from .speed_options import SpeedOptions, prepare_model
+from .speed_options import SpeedOptions
 from .video_conditions import video_conditions
 from .video_decode import autoencoder_frame_decoder, decode_video_chunks
 from .video_writer import write_mp4
@@ -158,7 +158,6 @@ def render(args: argparse.Namespace, windows: LocalWindows, device: torch.device
     """Sample on every rank; rank 0 (or the only process) decodes and writes the mp4. -> summary of this run."""
     dtype = args.dtype if args.dtype != "auto" else ("fp16" if device.type == "cuda" else "fp32")
     model, encoder, vae = load_models(args.model, dtype, args.audio_encoder, args.vae, device)
-    prepare_model(model, SpeedOptions(compile=args.compile))
     config = model.config
     portrait = read_portrait(args.portrait)
     waveform, sample_rate = read_audio(args.audio)

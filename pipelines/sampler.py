@@ -29,7 +29,7 @@ from .guidance import GuidanceScales, region_audio_weight
 from .long_video_schedule import WindowSchedule, motion_frame_clips, overlap_schedule, shift_fusion_schedule
 from .portrait_model import PortraitModel, ReferenceFeatures
 from .scheduling import make_scheduler
-from .speed_options import SpeedOptions, apply_layout, offloaded_reference_net
+from .speed_options import SpeedOptions, offloaded_reference_net, prepare_model
 
 #: callback(done, total, preview) -- preview is a b c h w latent of the frame being worked on; raising aborts.
 StepCallback = Callable[[int, int, torch.Tensor | None], None]
@@ -246,7 +246,7 @@ def sample_video(
         noise = initial_noise(settings.seed, cond.reference_latent, cond.audio_blocks.shape[1])
     device = cond.reference_latent.device
     for replica in getattr(windows, "replicas", [model]):
-        apply_layout(replica, speed)
+        prepare_model(replica, speed)
     with torch.no_grad(), speed.autocast_context(device):
         if long_video.strategy == "motion_frames" and config.motion.reference_motion_frames > 0:
             return _sample_reference_motion_clips(model, cond, settings, callback, noise, speed)

@@ -2,7 +2,7 @@
 
 Lossless switches give the same video to floating-point tolerance and default to the fast setting; lossy ones are
 off by default and trade drift (PSNR against the lossless output, reported by the bench) for time. `sample_video`
-applies them all (the layout switches through `apply_layout`) except `compile`, which `prepare_model` applies once.
+applies them all, the model-side ones to every replica through `prepare_model` (layout, and compile once per model).
 """
 
 from __future__ import annotations

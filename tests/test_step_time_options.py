@@ -119,3 +119,24 @@ def test_every_attention_is_sdpa(model):
     kernels = attention_kernels(model)
     assert set(kernels) == {"ReferenceWriteProcessor", "ReferenceReadProcessor", "AttnProcessor2_0", "temporal_sdpa"}
     assert kernels["ReferenceReadProcessor"] == kernels["ReferenceWriteProcessor"] > 0
+
+
+def test_compile_switch_compiles_every_replica_once():
+    """sample_video applies `compile` to the sampler's model and to each ReplicaWindows replica, once per model
+    (torch.compile itself is replaced by a recorder here: inductor takes minutes on the CPU)."""
+    from pipelines.clip_parallel import ReplicaWindows
+
+    first, second = tiny_model(alpha=0.3), tiny_model(alpha=0.3)
+    compiled = []
+    for name, replica in (("first", first), ("second", second)):
+        replica.denoising_unet.compile = lambda _name=name, **kwargs: compiled.append((_name, kwargs))
+    cond = tiny_conditions(2 * F)
+    settings = SamplerSettings(steps=1, guidance=GuidanceScales(1.0, 1.0), seed=0)
+    for _ in range(2):
+        sample_video(first, cond, settings, SHIFT, windows=ReplicaWindows([first, second]), speed=SpeedOptions(compile=True))
+    assert compiled == [("first", {"mode": None, "dynamic": False}), ("second", {"mode": None, "dynamic": False})]
+    assert first.compiled and second.compiled
+    plain = tiny_model(alpha=0.3)
+    plain.denoising_unet.compile = lambda **kwargs: compiled.append(("plain", kwargs))
+    sample_video(plain, cond, settings, SHIFT, speed=SpeedOptions())
+    assert len(compiled) == 2 and not getattr(plain, "compiled", False)
