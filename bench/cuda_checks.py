@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from bench.step_measure import psnr
+from bench.step_measure import psnr, synchronize
 from pipelines.clip_parallel import ReplicaWindows
 from pipelines.guidance import GuidanceScales
 from pipelines.model_files import load_portrait_model, replicate
@@ -34,13 +34,11 @@ SHIPPED = ROOT / "models_shipped" / "gated_portrait_tiny_demo.safetensors"
 
 def sample(model, cond, settings, speed, windows=None) -> tuple[torch.Tensor, float]:
     """-> latents on the CPU (fp32) and the seconds sampling took."""
-    device = cond.reference_latent.device
-    if device.type == "cuda":
-        torch.cuda.synchronize()
+    device = str(cond.reference_latent.device)
+    synchronize(device)
     started = time.perf_counter()
     latents = sample_video(model, cond, settings, LongVideoOptions(), windows=windows, speed=speed)
-    if device.type == "cuda":
-        torch.cuda.synchronize()
+    synchronize(device)
     return latents.float().cpu(), time.perf_counter() - started
 
 

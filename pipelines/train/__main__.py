@@ -76,8 +76,8 @@ def command_vae(args) -> None:
 
     def loss_step(generator: torch.Generator):
         images, masks = random_portraits(generator, args.batch, args.size)
-        pixel_weights = region_pixel_weights(masks, weights) if weights else None
-        return reconstruction_loss(vae, images.to(device), generator, pixel_weights=None if pixel_weights is None else pixel_weights.to(device))
+        pixel_weights = region_pixel_weights(masks, weights).to(device) if weights else None
+        return reconstruction_loss(vae, images.to(device), generator, pixel_weights=pixel_weights)
 
     run_loop(run, loss_step, device, "vae", on_save=lambda r: save_tiny_vae(r.averaged(), Path(args.out) / VAE_FILE))
     log(f"VAE: {Path(args.out) / VAE_FILE}")

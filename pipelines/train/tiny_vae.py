@@ -107,8 +107,9 @@ def reconstruction_loss(
     noise = torch.randn(latents.shape, generator=generator).to(latents)
     noisy = latents + latent_noise * latents.detach().std() * noise
     decoded = (vae.decoder(noisy) + 1) / 2
-    l1 = F.l1_loss(decoded, images)
-    if pixel_weights is not None:
+    if pixel_weights is None:
+        l1 = F.l1_loss(decoded, images)
+    else:
         l1 = ((decoded - images).abs() * pixel_weights).mean() / pixel_weights.mean()
     edges = sum(F.l1_loss(a, b) for a, b in zip(image_gradients(decoded), image_gradients(images)))
     loss = l1 + edges + latent_penalty * latents.square().mean()
