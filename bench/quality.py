@@ -46,7 +46,7 @@ from pipelines.portrait_model import PortraitModel
 from pipelines.sampler import LongVideoOptions, SamplerSettings
 from pipelines.train.evaluation import talking_video
 from pipelines.train.face_measures import FaceMeter, blink_count, pearson, translated
-from pipelines.train.face_render import random_style, render_frames
+from pipelines.train.face_render import FaceStyle, random_style, render_frames
 from pipelines.train.motion_tracks import face_motion
 from pipelines.train.speech import HELD_OUT_SENTENCES, Utterance, held_out_utterances
 from pipelines.train.tiny_vae import load_tiny_vae
@@ -77,6 +77,18 @@ def concatenated(utterances: list[Utterance], seconds: float) -> Utterance:
             total += utterance.wave.shape[0]
     wave = torch.cat(waves)[: round(seconds * rate)]
     return Utterance(wave, rate, "+".join(u.voice for u in utterances), "")
+
+
+def held_out_person(index: int) -> FaceStyle:
+    """The held-out person of clip `index` (style seeds the training never drew)."""
+    return random_style(torch.Generator().manual_seed(HELD_OUT_STYLE_SEED + index), SIZE)
+
+
+def painted_clip(index: int, utterance: Utterance) -> tuple[FaceStyle, torch.Tensor, torch.Tensor]:
+    """Held-out clip `index`: its person, the loudness level per frame (f) and the painted truth (f 3 h w)."""
+    style = held_out_person(index)
+    motion = face_motion(utterance.envelope(FPS), UNIT, SIZE, FPS, torch.Generator().manual_seed(index))
+    return style, utterance.envelope(FPS).level, render_frames(style, motion, SIZE)
 
 
 def measure(meter: FaceMeter, frames: torch.Tensor, level: torch.Tensor) -> dict:
@@ -165,10 +177,7 @@ def main() -> None:
 
     clips, sliders, strip = [], {name: {} for name in UNIT}, []
     for index, utterance in enumerate(utterances):
-        style = random_style(torch.Generator().manual_seed(HELD_OUT_STYLE_SEED + index), SIZE)
-        level = utterance.envelope(FPS).level
-        motion = face_motion(utterance.envelope(FPS), UNIT, SIZE, FPS, torch.Generator().manual_seed(index))
-        painted = render_frames(style, motion, SIZE)
+        style, level, painted = painted_clip(index, utterance)
         generated = video(trained, style, utterance)
         meter = FaceMeter(style, SIZE, generated.reference)
         record = {"voice": utterance.voice, "frames": int(level.shape[0])}
@@ -193,7 +202,7 @@ def main() -> None:
                 sliders[name].setdefault("1", []).append(record["trained"])
 
     long_speech = concatenated(full_utterances, args.seam_seconds)
-    long_style = random_style(torch.Generator().manual_seed(HELD_OUT_STYLE_SEED + len(utterances)), SIZE)
+    long_style = held_out_person(len(utterances))
     long_level = long_speech.envelope(FPS).level
     long_settings = SamplerSettings(args.seam_steps, guidance=settings.guidance, seed=0)
     seam = {}

@@ -18,11 +18,10 @@ import torch
 import torch.nn.functional as F
 import torchvision
 
-from bench.quality import FPS, HELD_OUT_STYLE_SEED, SHIPPED, SIZE, UNIT, measure, trimmed
+from bench.quality import SHIPPED, SIZE, held_out_person, measure, painted_clip, trimmed
 from bench.report import RESULTS, report
 from pipelines.train.face_measures import FaceMeter
-from pipelines.train.face_render import FaceMotion, random_style, render_frames
-from pipelines.train.motion_tracks import face_motion
+from pipelines.train.face_render import FaceMotion, render_frames
 from pipelines.train.speech import HELD_OUT_SENTENCES, held_out_utterances
 from pipelines.train.tiny_vae import decode_latents, encode_images, load_tiny_vae
 
@@ -43,10 +42,7 @@ def main() -> None:
     clips = []
     for index, utterance in enumerate(held_out_utterances(tuple(HELD_OUT_SENTENCES))):
         utterance = trimmed(utterance, args.max_frames)
-        style = random_style(torch.Generator().manual_seed(HELD_OUT_STYLE_SEED + index), SIZE)
-        level = utterance.envelope(FPS).level
-        motion = face_motion(utterance.envelope(FPS), UNIT, SIZE, FPS, torch.Generator().manual_seed(index))
-        painted = render_frames(style, motion, SIZE)
+        style, level, painted = painted_clip(index, utterance)
         rest = through(vae, render_frames(style, FaceMotion.still(1), SIZE))[0]
         painted_measures = measure(FaceMeter(style, SIZE), painted, level)
         vae_measures = measure(FaceMeter(style, SIZE, rest), through(vae, painted), level)
@@ -54,7 +50,7 @@ def main() -> None:
                       **{f"through_vae_{k}": round(vae_measures[k], 4) for k in ("lipsync_corr", "blinks", "eye_closure")}})
     shut_eye, pictures = [], []
     for index in range(4):
-        style = random_style(torch.Generator().manual_seed(HELD_OUT_STYLE_SEED + index), SIZE)
+        style = held_out_person(index)
         shut = FaceMotion.still(1)
         shut.eye_closure = torch.tensor([1.0])
         painted_pair = torch.cat([render_frames(style, FaceMotion.still(1), SIZE), render_frames(style, shut, SIZE)])
