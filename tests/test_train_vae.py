@@ -99,6 +99,8 @@ def test_region_pixel_weights_raise_the_loss_factor_inside_their_regions():
     assert torch.allclose(weights[eyes & ~mouth], torch.tensor(8.0))
     assert torch.allclose(weights[mouth & ~eyes], torch.tensor(2.0))
     assert (weights[(masks.sum(1, keepdim=True) == 0)] == 1).all()
+    with pytest.raises(SystemExit, match="--region-weight 'nose' is not one of"):
+        region_pixel_weights(masks, {"nose": 2.0})
 
 
 def test_decoder_only_run_with_eye_weight_keeps_the_encoder(tmp_path):

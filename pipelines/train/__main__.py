@@ -147,6 +147,8 @@ def command_fit(args) -> None:
     start_run(run, args.fresh)
     scheduler = make_scheduler("ddim", config)
     weights = dict(args.region_weight)
+    for name in weights:
+        region_index("--region-weight", name, config.regions)
     focus = focus_region_index(args.focus_region, config.regions)
 
     def loss_step(generator: torch.Generator):
@@ -158,12 +160,15 @@ def command_fit(args) -> None:
     log(f"model: {Path(args.out) / MODEL_FILE}")
 
 
-def focus_region_index(name: str | None, regions: tuple[str, ...]) -> int | None:
-    if name is None:
-        return None
+def region_index(option: str, name: str, regions: tuple[str, ...]) -> int:
+    """Index of a region a command-line option names, or an exit that names the option and the choices."""
     if name not in regions:
-        raise SystemExit(f"--focus-region {name!r} is not one of the model's regions {list(regions)}")
+        raise SystemExit(f"{option} {name!r} is not one of the model's regions {list(regions)}")
     return regions.index(name)
+
+
+def focus_region_index(name: str | None, regions: tuple[str, ...]) -> int | None:
+    return None if name is None else region_index("--focus-region", name, regions)
 
 
 def command_export(args) -> None:
@@ -179,7 +184,7 @@ def region_pixel_weights(masks: torch.Tensor, weights: dict[str, float]) -> torc
     """Region masks b r h w (LINGUALINKER_REGIONS order), {region: w} -> b 1 h w: 1 + sum of (w - 1) x mask."""
     factors = torch.ones_like(masks[:, :1])
     for name, weight in weights.items():
-        factors = factors + (weight - 1.0) * masks[:, LINGUALINKER_REGIONS.index(name)][:, None]
+        factors = factors + (weight - 1.0) * masks[:, region_index("--region-weight", name, LINGUALINKER_REGIONS)][:, None]
     return factors
 
 
