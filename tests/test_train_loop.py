@@ -147,3 +147,17 @@ def test_command_line_fit_two_steps(tmp_path, capsys):
     assert all(torch.equal(stage1[k], v) for k, v in stage2.items() if k.startswith("reference_net."))
     assert not all(torch.equal(stage1[k], v) for k, v in stage2.items() if ".motion_modules." in k)
     assert "[stage2] step 2/2" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("content, reason", [(None, "no such clip file"), (b"not a header", "not a readable safetensors"), ("vae", "not a training clip file")])
+def test_fit_with_a_missing_or_foreign_data_file_exits_naming_it_and_the_fix(tmp_path, content, reason):
+    data = tmp_path / "clips.safetensors"
+    if content == "vae":
+        from safetensors.torch import save_file
+
+        save_file({"weight": torch.zeros(2)}, str(data))
+    elif content is not None:
+        data.write_bytes(content)
+    with pytest.raises(SystemExit, match=rf"clips.safetensors: .*{reason}.*Fix: make it with `python -m pipelines.train data"):
+        main(["fit", "--data", str(data), "--stage", "1", "--steps", "1", "--out", str(tmp_path / "run")])
+    assert not (tmp_path / "run").exists()

@@ -23,6 +23,7 @@ import torch
 
 from ..conditions import LINGUALINKER_REGIONS
 from ..config import PortraitModelConfig
+from ..errors import CheckpointError
 from ..model_files import load_portrait_model, save_portrait_model
 from ..portrait_model import PortraitModel
 from ..scheduling import make_scheduler
@@ -264,7 +265,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
     if args.threads > 0:
         torch.set_num_threads(args.threads)
-    args.run(args)
+    try:
+        args.run(args)
+    except CheckpointError as error:  # a missing or foreign input file: its message names the file and the fix
+        raise SystemExit(str(error)) from error
 
 
 if __name__ == "__main__":

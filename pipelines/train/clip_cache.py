@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Callable
 
 import torch
-from safetensors import safe_open
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from ..audio.embed import embed_audio
 from ..audio.encoders import AudioEncoder
+from ..errors import CheckpointError
 from ..mask_resize import resize_region_masks
 from .synthetic import SyntheticTalkingPortraits
 from .tiny_vae import encode_images
@@ -46,10 +47,19 @@ class LatentClips:
 
     @classmethod
     def load(cls, path: str | Path) -> "LatentClips":
-        with safe_open(str(path), framework="pt") as handle:
-            info = json.loads((handle.metadata() or {})[INFO_KEY])
-            tensors = {name: handle.get_tensor(name) for name in handle.keys()}
-        return cls(info=info, **tensors)
+        """Read a clip file the `data` command wrote; CheckpointError naming the file and the fix otherwise."""
+        remake = "Fix: make it with `python -m pipelines.train data ... --out FILE`."
+        if not Path(path).is_file():
+            raise CheckpointError(f"{path}: no such clip file. {remake}")
+        try:
+            with safe_open(str(path), framework="pt") as handle:
+                metadata = handle.metadata() or {}
+                tensors = {name: handle.get_tensor(name) for name in handle.keys()}
+        except (SafetensorError, OSError, ValueError) as error:
+            raise CheckpointError(f"{path}: not a readable safetensors file ({error}). {remake}") from error
+        if INFO_KEY not in metadata:
+            raise CheckpointError(f"{path}: a safetensors file, but not a training clip file (no {INFO_KEY!r} metadata). {remake}")
+        return cls(info=json.loads(metadata[INFO_KEY]), **tensors)
 
 
 def utterance_blocks(encoder: AudioEncoder, portraits: SyntheticTalkingPortraits, context_frames: int) -> list[torch.Tensor]:
