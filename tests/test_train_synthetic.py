@@ -92,3 +92,15 @@ def test_random_portraits_vary():
     eyes = masks[:, 2].flatten(1).sum(1)
     assert (eyes > 20).all() and (eyes < masks[:, 0].flatten(1).sum(1)).all()  # every face has eyes, inside its head
     assert (images[0] - images[1]).abs().mean() > 0.05
+
+
+def test_portrait_command_paints_the_person_of_a_seed_and_prints_its_face_box(tmp_path, capsys):
+    from PIL import Image
+
+    from pipelines.train.__main__ import main
+
+    main(["portrait", "--seed", "123458", "--out", str(tmp_path / "face.png")])
+    written = torch.tensor(np.array(Image.open(tmp_path / "face.png"))).permute(2, 0, 1).float() / 255
+    style = random_style(torch.Generator().manual_seed(123458), 64)
+    assert (written - render_frames(style, FaceMotion.still(1), 64)[0]).abs().max() <= 0.5 / 255 + 1e-6
+    assert "face box 14.0,8.8,31.3,38.7" in capsys.readouterr().err  # the demo workflow's RegionMaskFromLandmarks box

@@ -6,6 +6,7 @@
     python -m pipelines.train fit   --data RUN/clips.safetensors --stage 2 --steps 4000 --out RUN/stage2 \\
                                     --init RUN/stage1/model.safetensors
     python -m pipelines.train export --model RUN/stage2/model.safetensors --vae RUN/vae/taesd_demo.safetensors --out DIR
+    python -m pipelines.train portrait --seed 123458 --out DIR/demo_portrait.png
 
 Every training command resumes from OUT/checkpoint.pt when it exists (pass --fresh to start over), logs to stderr and
 OUT/log.jsonl, and writes its result (OUT/taesd_demo.safetensors or OUT/model.safetensors) at every checkpoint.
@@ -28,6 +29,7 @@ from ..model_files import load_portrait_model, save_portrait_model
 from ..portrait_model import PortraitModel
 from ..scheduling import make_scheduler
 from .clip_cache import LatentClips, build_latent_clips
+from .face_render import FaceMotion, feature_boxes, random_style, render_frames
 from .objectives import diffusion_loss
 from .speech import random_utterances
 from .stages import sample_clip_indices, set_trainable, stage_batch
@@ -181,6 +183,18 @@ def command_export(args) -> None:
     log(f"exported {out / args.model_name} and {out / args.vae_name}")
 
 
+def command_portrait(args) -> None:
+    """Paint one synthetic person (style seed --seed) at rest as an RGB PNG, and print its face box (x, y, w, h)."""
+    from PIL import Image
+
+    style = random_style(torch.Generator().manual_seed(args.seed), args.size)
+    frame = render_frames(style, FaceMotion.still(1), args.size)[0]
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray((frame.permute(1, 2, 0) * 255).round().byte().numpy()).save(args.out)
+    face = feature_boxes(style).face
+    log(f"{args.out}: face box {face.x0:.1f},{face.y0:.1f},{face.x1 - face.x0:.1f},{face.y1 - face.y0:.1f}")
+
+
 def region_pixel_weights(masks: torch.Tensor, weights: dict[str, float]) -> torch.Tensor:
     """Region masks b r h w (LINGUALINKER_REGIONS order), {region: w} -> b 1 h w: 1 + sum of (w - 1) x mask."""
     factors = torch.ones_like(masks[:, :1])
@@ -258,6 +272,12 @@ def parser() -> argparse.ArgumentParser:
     export.add_argument("--model-name", default="gated_portrait_tiny_demo.safetensors")
     export.add_argument("--vae-name", default="taesd_tiny_demo.safetensors")
     export.set_defaults(run=command_export)
+
+    portrait = commands.add_parser("portrait", help=command_portrait.__doc__)
+    portrait.add_argument("--seed", type=int, required=True, help="style seed (the demo portrait: 123458)")
+    portrait.add_argument("--size", type=int, default=64)
+    portrait.add_argument("--out", required=True, help="PNG file to write")
+    portrait.set_defaults(run=command_portrait)
     return root
 
 
