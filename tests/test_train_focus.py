@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from pipelines.train.__main__ import focus_region_index, parser
+from pipelines.train.__main__ import focus_region_indices, parser
 from pipelines.train.stages import focus_clips, sample_clip_indices
 
-MOUTH = 1
+MOUTH = (1,)
+EYES = (2,)
 
 
 def demo_like_scales(count: int = 800, seed: int = 0) -> torch.Tensor:
@@ -25,7 +26,9 @@ def demo_like_scales(count: int = 800, seed: int = 0) -> torch.Tensor:
 def test_focus_clips_are_those_whose_region_moves_less_than_another():
     scales = torch.tensor([[1.0, 0.0, 0.0], [0.0, 0.0, 0.0], [1.0, 1.0, 1.0], [0.0, 0.5, 2.0], [2.0, 1.5, 0.0], [0.0, 1.0, 0.5]])
     assert focus_clips(scales, MOUTH).tolist() == [0, 3, 4]
-    assert focus_clips(scales, 0).tolist() == [3, 5]
+    assert focus_clips(scales, (0,)).tolist() == [3, 5]
+    assert focus_clips(scales, EYES).tolist() == [0, 4, 5]
+    assert focus_clips(scales, MOUTH + EYES).tolist() == [0, 3, 4, 5]  # either region still while another moves
 
 
 def share_of_focus_rows(scales: torch.Tensor, share: float, steps: int = 2000, batch: int = 2) -> float:
@@ -58,9 +61,9 @@ def test_share_zero_or_no_region_is_plain_uniform_sampling():
 def test_focus_without_such_clips_and_unknown_regions_are_refused():
     with pytest.raises(ValueError, match="drop the focus option"):
         sample_clip_indices(torch.ones(5, 3), 2, torch.Generator().manual_seed(0), MOUTH, 0.5)
-    assert focus_region_index("mouth", ("head", "mouth", "eyes")) == MOUTH
-    assert focus_region_index(None, ("head", "mouth", "eyes")) is None
+    assert focus_region_indices(["mouth"], ("head", "mouth", "eyes")) == MOUTH
+    assert focus_region_indices(None, ("head", "mouth", "eyes")) is None
     with pytest.raises(SystemExit, match="'lips' is not one of"):
-        focus_region_index("lips", ("head", "mouth", "eyes"))
-    args = parser().parse_args(["fit", "--data", "d", "--stage", "2", "--out", "o", "--focus-region", "mouth", "--focus-share", "0.5"])
-    assert (args.focus_region, args.focus_share) == ("mouth", 0.5)
+        focus_region_indices(["mouth", "lips"], ("head", "mouth", "eyes"))
+    args = parser().parse_args(["fit", "--data", "d", "--stage", "2", "--out", "o", "--focus-region", "mouth", "eyes", "--focus-share", "0.5"])
+    assert focus_region_indices(args.focus_region, ("head", "mouth", "eyes")) == MOUTH + EYES and args.focus_share == 0.5

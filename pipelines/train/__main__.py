@@ -152,7 +152,7 @@ def command_fit(args) -> None:
     weights = dict(args.region_weight)
     for name in weights:
         region_index("--region-weight", name, config.regions)
-    focus = focus_region_index(args.focus_region, config.regions)
+    focus = focus_region_indices(args.focus_region, config.regions)
 
     def loss_step(generator: torch.Generator):
         indices = sample_clip_indices(clips.scales, args.batch, generator, focus, args.focus_share)
@@ -170,8 +170,8 @@ def region_index(option: str, name: str, regions: tuple[str, ...]) -> int:
     return regions.index(name)
 
 
-def focus_region_index(name: str | None, regions: tuple[str, ...]) -> int | None:
-    return None if name is None else region_index("--focus-region", name, regions)
+def focus_region_indices(names: list[str] | None, regions: tuple[str, ...]) -> tuple[int, ...] | None:
+    return None if not names else tuple(region_index("--focus-region", name, regions) for name in names)
 
 
 def command_export(args) -> None:
@@ -257,7 +257,8 @@ def parser() -> argparse.ArgumentParser:
     fit.add_argument("--train-2d", action="store_true", help="stage 2 also trains the stage 1 networks")
     fit.add_argument("--exclusive-masks", action="store_true",
                      help="region gates start from exclusive masks (head minus mouth and eyes); turns it on for --init too")
-    fit.add_argument("--focus-region", help="oversample clips where this region (e.g. mouth) moves less than another")
+    fit.add_argument("--focus-region", nargs="+",
+                     help="oversample clips where one of these regions (e.g. mouth, or mouth eyes) moves less than another")
     fit.add_argument("--focus-share", type=float, default=0.35,
                      help="with --focus-region: share of batch rows drawn from those clips (0 = off)")
     fit.add_argument("--uncond-prob", type=float, default=0.1, help="rows without reference and audio (CFG)")

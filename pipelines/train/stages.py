@@ -40,30 +40,33 @@ def set_trainable(model: PortraitModel, stage: int, train_2d: bool = False) -> l
     return trainable
 
 
-def focus_clips(scales: torch.Tensor, region: int) -> torch.Tensor:
-    """Indices of the clips (scales n r) whose region `region` moves less than the most-moving other region, e.g. a
+def focus_clips(scales: torch.Tensor, regions: tuple[int, ...]) -> torch.Tensor:
+    """Indices of the clips (scales n r) where one of `regions` moves less than the most-moving other region, e.g. a
     still mouth in a nodding head: the cases a region slider at 0 must reproduce."""
-    others = torch.cat([scales[:, :region], scales[:, region + 1 :]], dim=1)
-    return torch.nonzero(scales[:, region] < others.amax(dim=1)).flatten()
+    found = torch.zeros(scales.shape[0], dtype=torch.bool)
+    for region in regions:
+        others = torch.cat([scales[:, :region], scales[:, region + 1 :]], dim=1)
+        found |= scales[:, region] < others.amax(dim=1)
+    return torch.nonzero(found).flatten()
 
 
 def sample_clip_indices(
     scales: torch.Tensor,
     batch: int,
     generator: torch.Generator,
-    focus_region: int | None = None,
+    focus_regions: tuple[int, ...] | None = None,
     focus_share: float = 0.0,
 ) -> torch.Tensor:
-    """Clip indices (batch) for one step, uniform over the clips (scales n r). With a focus region and a share > 0,
+    """Clip indices (batch) for one step, uniform over the clips (scales n r). With focus regions and a share > 0,
     each row comes with probability `focus_share` from `focus_clips` (else uniform over all clips), so a slider case
     that is rare in the data (mouth 0 in a moving head: ~6 % of the demo clips) is seen more often. Share 0 or no
     focus region draws exactly what plain uniform sampling draws from the same generator."""
     uniform = torch.randint(0, scales.shape[0], (batch,), generator=generator)
-    if focus_region is None or focus_share <= 0:
+    if not focus_regions or focus_share <= 0:
         return uniform
-    pool = focus_clips(scales, focus_region)
+    pool = focus_clips(scales, focus_regions)
     if pool.numel() == 0:
-        raise ValueError(f"no clip has region {focus_region} scaled below another region; drop the focus option")
+        raise ValueError(f"no clip has one of the regions {list(focus_regions)} scaled below another region; drop the focus option")
     focused = pool[torch.randint(0, pool.numel(), (batch,), generator=generator)]
     return torch.where(torch.rand(batch, generator=generator) < focus_share, focused, uniform)
 
