@@ -13,7 +13,8 @@ the nodes do it (VAE-encoded reference, region masks at latent size, Whisper win
   for a random-init one), mouth sync amplitude (least-squares slope of the mouth opening on the loudness level: the
   motion that follows the audio), eye closure (mean above its median) and blink count,
   head motion (mean head offset in px, found by registering each frame's head onto the reference); mouth and eyes
-  are measured on frames moved back by their head offset; reductions are 1 - value(0) / value(1);
+  are measured on frames moved back by their head offset; reductions are 1 - value(0) / value(1); blink counts are
+  summed over the slider clips (the first four paint 5 blinks in 400 frames);
 - seam_jump: one held-out person speaking --seam-seconds of concatenated held-out sentences, sampled as independent
   clips (shift fusion with alpha 0: the consecutive windows [0, f), [f, 2f), ... at every step) and with shift
   fusion (alpha 7); jump = mean absolute RGB change between consecutive frames, averaged over the frame pairs that
@@ -57,7 +58,7 @@ HELD_OUT_STYLE_SEED = 900_000
 FPS = 25.0
 SIZE = 64
 UNIT = {"head": 1.0, "mouth": 1.0, "eyes": 1.0}
-NO_BLINKS = "no blinks at eye scale 1: the VAE alone keeps none of the painted blinks (bench/vae_roundtrip.py)"
+NO_BLINKS = "no blinks at eye scale 1 to remove (bench/vae_roundtrip.py: which painted blinks the VAE alone keeps)"
 INDEPENDENT = LongVideoOptions(alpha=0)  # consecutive clips, the same grid every step: nothing joins them
 SHIFT_FUSION = LongVideoOptions()
 
@@ -136,7 +137,8 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--cfg-image", type=float, default=1.5)
     parser.add_argument("--cfg-audio", type=float, default=2.5)
     parser.add_argument("--max-frames", type=int, default=100, help="frames per held-out clip")
-    parser.add_argument("--slider-clips", type=int, default=2, help="held-out clips the sliders are measured on")
+    parser.add_argument("--slider-clips", type=int, default=4,
+                        help="held-out clips the sliders are measured on (4: blinks are sparse, 2 clips paint only 3)")
     parser.add_argument("--seam-seconds", type=float, default=60.0)
     parser.add_argument("--seam-steps", type=int, default=10, help="denoising steps of the two long videos")
     parser.add_argument("--quick", action="store_true", help="40-frame clips in en/fr/ja, 8 s seam audio, 6 steps")

@@ -21,7 +21,7 @@ import torchvision
 from bench.quality import SHIPPED, SIZE, held_out_person, measure, painted_clip, trimmed
 from bench.report import RESULTS, report
 from pipelines.train.face_measures import FaceMeter
-from pipelines.train.face_render import FaceMotion, render_frames
+from pipelines.train.face_render import FaceMotion, FaceStyle, render_frames
 from pipelines.train.speech import HELD_OUT_SENTENCES, held_out_utterances
 from pipelines.train.tiny_vae import decode_latents, encode_images, load_tiny_vae
 
@@ -29,6 +29,16 @@ from pipelines.train.tiny_vae import decode_latents, encode_images, load_tiny_va
 def through(vae, frames: torch.Tensor) -> torch.Tensor:
     with torch.no_grad():
         return decode_latents(vae, encode_images(vae, frames))
+
+
+def shut_eyes_through(vae, style: FaceStyle) -> tuple[torch.Tensor, torch.Tensor, float]:
+    """The person at rest and with eyes shut, painted (2 3 h w) and through the VAE (2 3 h w), and the closure the
+    decoded shut eyes measure against the decoded rest pose (1 = as painted)."""
+    shut = FaceMotion.still(1)
+    shut.eye_closure = torch.tensor([1.0])
+    painted_pair = torch.cat([render_frames(style, FaceMotion.still(1), SIZE), render_frames(style, shut, SIZE)])
+    decoded = through(vae, painted_pair)
+    return painted_pair, decoded, float(FaceMeter(style, SIZE, decoded[0]).eye_closure(decoded[1:])[0])
 
 
 def main() -> None:
@@ -50,12 +60,8 @@ def main() -> None:
                       **{f"through_vae_{k}": round(vae_measures[k], 4) for k in ("lipsync_corr", "blinks", "eye_closure")}})
     shut_eye, pictures = [], []
     for index in range(4):
-        style = held_out_person(index)
-        shut = FaceMotion.still(1)
-        shut.eye_closure = torch.tensor([1.0])
-        painted_pair = torch.cat([render_frames(style, FaceMotion.still(1), SIZE), render_frames(style, shut, SIZE)])
-        decoded = through(vae, painted_pair)
-        shut_eye.append(round(float(FaceMeter(style, SIZE, decoded[0]).eye_closure(decoded[1:])[0]), 3))
+        painted_pair, decoded, closure = shut_eyes_through(vae, held_out_person(index))
+        shut_eye.append(round(closure, 3))
         pictures += [painted_pair, decoded]
     grid = F.interpolate(torch.cat(pictures), scale_factor=4, mode="nearest")
     torchvision.utils.save_image(grid, RESULTS / f"{args.name}_eyes.png", nrow=4, padding=2)

@@ -62,9 +62,12 @@ def random_motion(generator: torch.Generator, count: int, size: int) -> FaceMoti
         return low + (high - low) * torch.rand(count, generator=generator)
 
     talking = (torch.rand(count, generator=generator) < 0.7).float()
-    blinking = (torch.rand(count, generator=generator) < 0.3).float()
+    blinking = (torch.rand(count, generator=generator) < 0.5).float()
     reach = 0.06 * size
-    return FaceMotion(uniform(-reach, reach), uniform(-reach, reach), talking * uniform(0, 1.2), uniform(0.85, 1.15), blinking * uniform(0, 1))
+    head_dx, head_dy = uniform(-reach, reach), uniform(-reach, reach)
+    mouth_open, mouth_width = talking * uniform(0, 1.2), uniform(0.85, 1.15)
+    eye_closure = blinking * uniform(0, 1.5).clamp(max=1)  # a third of the blinking poses fully shut
+    return FaceMotion(head_dx, head_dy, mouth_open, mouth_width, eye_closure)
 
 
 def random_portraits(generator: torch.Generator, count: int, size: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
