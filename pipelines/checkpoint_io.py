@@ -13,12 +13,20 @@ from pathlib import Path
 
 import torch
 import torch.nn as nn
-from safetensors import SafetensorError
-from safetensors.torch import load_file
+from safetensors import SafetensorError, safe_open
 
 from .errors import CheckpointError
 
 PICKLE_SUFFIXES = {".pth", ".ckpt", ".pt", ".bin"}
+
+
+def read_safetensors(path: str | Path, fix: str) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """(tensors, metadata) of a safetensors file, on the CPU; CheckpointError ending in `fix` if it cannot be read."""
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            return {name: handle.get_tensor(name) for name in handle.keys()}, handle.metadata() or {}
+    except (SafetensorError, OSError, ValueError) as error:
+        raise CheckpointError(f"{path}: not a readable safetensors file ({error}). {fix}") from error
 
 
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
@@ -28,10 +36,7 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
         raise CheckpointError(f"{path}: file not found. Fix: put the model file in the model folder shown in the README.")
     suffix = path.suffix.lower()
     if suffix == ".safetensors":
-        try:
-            return load_file(str(path))
-        except (SafetensorError, OSError, ValueError) as error:
-            raise CheckpointError(f"{path}: not a readable safetensors file ({error}). Fix: download or export it again.") from error
+        return read_safetensors(path, "Fix: download or export it again.")[0]
     if suffix not in PICKLE_SUFFIXES:
         raise CheckpointError(f"{path}: unsupported weight file type '{suffix}'. Fix: use .safetensors (preferred) or .pth/.ckpt.")
     try:

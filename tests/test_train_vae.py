@@ -10,8 +10,9 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from pipelines.conditions import LINGUALINKER_REGIONS
 from pipelines.errors import CheckpointError
-from pipelines.train.__main__ import main, region_pixel_weights
+from pipelines.train.__main__ import main, region_pixel_weights, region_weight_indices
 from pipelines.train.synthetic import random_portraits
 from pipelines.train.tiny_vae import (
     decode_latents,
@@ -93,14 +94,20 @@ def test_downsampling_init_reconstructs_flat_colour_patches():
 
 def test_region_pixel_weights_raise_the_loss_factor_inside_their_regions():
     _, masks = random_portraits(torch.Generator().manual_seed(3), 2)
-    weights = region_pixel_weights(masks, {"eyes": 8.0, "mouth": 2.0})
+    weights = region_pixel_weights(masks, region_weight_indices([("eyes", 8.0), ("mouth", 2.0)], LINGUALINKER_REGIONS))
     assert weights.shape == (2, 1, 64, 64)
     eyes, mouth = masks[:, 2:3] == 1, masks[:, 1:2] == 1
     assert torch.allclose(weights[eyes & ~mouth], torch.tensor(8.0))
     assert torch.allclose(weights[mouth & ~eyes], torch.tensor(2.0))
     assert (weights[(masks.sum(1, keepdim=True) == 0)] == 1).all()
     with pytest.raises(SystemExit, match="--region-weight 'nose' is not one of"):
-        region_pixel_weights(masks, {"nose": 2.0})
+        region_weight_indices([("nose", 2.0)], LINGUALINKER_REGIONS)
+
+
+def test_vae_command_refuses_an_unknown_region_weight_before_its_first_step(tmp_path):
+    with pytest.raises(SystemExit, match="--region-weight 'nose' is not one of"):
+        main(["--threads", "1", "vae", "--out", str(tmp_path / "vae"), "--steps", "1", "--region-weight", "nose=2"])
+    assert not (tmp_path / "vae" / "checkpoint.pt").exists()
 
 
 def test_decoder_only_run_with_eye_weight_keeps_the_encoder(tmp_path):

@@ -75,7 +75,7 @@ def command_vae(args) -> None:
     run = TrainingRun(vae, parameters, loop_settings(args, warmup=20), args.out)
     start_run(run, args.fresh)
 
-    weights = dict(args.region_weight)
+    weights = region_weight_indices(args.region_weight, LINGUALINKER_REGIONS)
 
     def loss_step(generator: torch.Generator):
         images, masks = random_portraits(generator, args.batch, args.size)
@@ -149,9 +149,8 @@ def command_fit(args) -> None:
     run = TrainingRun(model, parameters, loop_settings(args), args.out)
     start_run(run, args.fresh)
     scheduler = make_scheduler("ddim", config)
+    region_weight_indices(args.region_weight, config.regions)
     weights = dict(args.region_weight)
-    for name in weights:
-        region_index("--region-weight", name, config.regions)
     focus = focus_region_indices(args.focus_region, config.regions)
 
     def loss_step(generator: torch.Generator):
@@ -195,11 +194,16 @@ def command_portrait(args) -> None:
     log(f"{args.out}: face box {face.x0:.1f},{face.y0:.1f},{face.x1 - face.x0:.1f},{face.y1 - face.y0:.1f}")
 
 
-def region_pixel_weights(masks: torch.Tensor, weights: dict[str, float]) -> torch.Tensor:
-    """Region masks b r h w (LINGUALINKER_REGIONS order), {region: w} -> b 1 h w: 1 + sum of (w - 1) x mask."""
+def region_weight_indices(weights: list[tuple[str, float]], regions: tuple[str, ...]) -> dict[int, float]:
+    """--region-weight pairs (name, w) -> {region index: w}; an unknown name exits naming the option and the regions."""
+    return {region_index("--region-weight", name, regions): weight for name, weight in weights}
+
+
+def region_pixel_weights(masks: torch.Tensor, weights: dict[int, float]) -> torch.Tensor:
+    """Region masks b r h w, {region index: w} -> b 1 h w: 1 + sum of (w - 1) x mask."""
     factors = torch.ones_like(masks[:, :1])
-    for name, weight in weights.items():
-        factors = factors + (weight - 1.0) * masks[:, region_index("--region-weight", name, LINGUALINKER_REGIONS)][:, None]
+    for index, weight in weights.items():
+        factors = factors + (weight - 1.0) * masks[:, index][:, None]
     return factors
 
 

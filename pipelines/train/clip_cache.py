@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Callable
 
 import torch
-from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from ..audio.embed import embed_audio
 from ..audio.encoders import AudioEncoder
+from ..checkpoint_io import read_safetensors
 from ..errors import CheckpointError
 from ..mask_resize import resize_region_masks
 from .synthetic import SyntheticTalkingPortraits
@@ -51,12 +51,7 @@ class LatentClips:
         remake = "Fix: make it with `python -m pipelines.train data ... --out FILE`."
         if not Path(path).is_file():
             raise CheckpointError(f"{path}: no such clip file. {remake}")
-        try:
-            with safe_open(str(path), framework="pt") as handle:
-                metadata = handle.metadata() or {}
-                tensors = {name: handle.get_tensor(name) for name in handle.keys()}
-        except (SafetensorError, OSError, ValueError) as error:
-            raise CheckpointError(f"{path}: not a readable safetensors file ({error}). {remake}") from error
+        tensors, metadata = read_safetensors(path, remake)
         if INFO_KEY not in metadata:
             raise CheckpointError(f"{path}: a safetensors file, but not a training clip file (no {INFO_KEY!r} metadata). {remake}")
         return cls(info=json.loads(metadata[INFO_KEY]), **tensors)
