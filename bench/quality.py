@@ -136,6 +136,7 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--cfg-image", type=float, default=1.5)
     parser.add_argument("--cfg-audio", type=float, default=2.5)
+    parser.add_argument("--cfg-audio-head", type=float, default=0.0, help="audio guidance outside the mouth (0: --cfg-audio)")
     parser.add_argument("--max-frames", type=int, default=100, help="frames per held-out clip")
     parser.add_argument("--slider-clips", type=int, default=4,
                         help="held-out clips the sliders are measured on (4: blinks are sparse, 2 clips paint only 3)")
@@ -170,7 +171,7 @@ def main() -> None:
     random_init = PortraitModel(trained.config).eval()
     vae = load_tiny_vae(args.vae)
     encoder = load_audio_encoder(args.encoder)
-    settings = SamplerSettings(steps=args.steps, guidance=GuidanceScales(args.cfg_image, args.cfg_audio, regional=not args.no_regional_guidance), seed=0)
+    settings = SamplerSettings(steps=args.steps, guidance=GuidanceScales(args.cfg_image, args.cfg_audio, regional=not args.no_regional_guidance, audio_head=args.cfg_audio_head or None), seed=0)
     full_utterances = held_out_utterances(args.voices)
     utterances = [trimmed(u, args.max_frames) for u in full_utterances]
 
@@ -221,7 +222,7 @@ def main() -> None:
         "model": os.path.relpath(args.model, REPO_ROOT),
         "vae": os.path.relpath(args.vae, REPO_ROOT),
         "encoder": os.path.relpath(args.encoder, REPO_ROOT),
-        "settings": {"steps": args.steps, "scheduler": "ddim", "cfg_image": args.cfg_image, "cfg_audio": args.cfg_audio,
+        "settings": {"steps": args.steps, "scheduler": "ddim", "cfg_image": args.cfg_image, "cfg_audio": args.cfg_audio, "cfg_audio_head": args.cfg_audio_head,
                      "long_video": "shift_fusion", "max_frames": args.max_frames, "image_size": SIZE,
                      "slider_clips": args.slider_clips, "seam_seconds": args.seam_seconds, "seam_steps": args.seam_steps},
         "lipsync_corr": round(mean(c["trained"]["lipsync_corr"] for c in clips), 3),

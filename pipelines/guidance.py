@@ -10,6 +10,12 @@ sliders painted over their masks (`region_audio_weight`), so a region at scale 0
 and one at 2 twice the audio term. The gates inside the model scale the audio the same way (000 eq. 1), but at
 small latent sizes audio injected around a region leaks into it through the later layers; the weighting confines
 it. With every slider at 1 the weight is 1 everywhere and nothing changes.
+
+Head audio guidance (`audio_head`): the audio scale outside the mouth (or Hallo's lip) region, where the audio
+drives head and eye motion; the mouth keeps `audio`. Lip sync wants a strong audio term, the head less: on the
+shipped demo model, audio CFG 2.5 everywhere overshoots the head at some pauses (smears at blinks); 1.0 outside the
+mouth removes them and keeps the lip sync, but calms the head below the training data's motion
+(models_shipped/README.md). None: `audio` everywhere.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from dataclasses import dataclass
 import torch
 
 BRANCHES = ("uncond", "image", "full")
+MOUTH_REGIONS = ("mouth", "lip")  # the regions whose audio term keeps `audio` when `audio_head` is set
 
 
 @dataclass(frozen=True)
@@ -28,6 +35,11 @@ class GuidanceScales:
     image: float = 3.5
     audio: float = 3.5
     regional: bool = True  # weight the audio term by the region sliders (off: the sliders act inside the model only)
+    audio_head: float | None = None  # audio scale outside the mouth region; None: `audio` there too
+
+    def head_ratio(self) -> float:
+        """audio_head / audio: the factor on the audio term outside the mouth (1 when unset)."""
+        return 1.0 if self.audio_head is None or self.audio == 0 else self.audio_head / self.audio
 
     def branches(self, regional: bool = False) -> tuple[str, ...]:
         """The branches the combination needs, in batch order; `regional` (a per-pixel audio weight) needs `image`."""
@@ -61,18 +73,27 @@ class GuidanceScales:
 FULL_COVERAGE = 0.1
 
 
-def region_audio_weight(masks: torch.Tensor, scales: torch.Tensor) -> torch.Tensor | None:
+def audio_term_weight(masks: torch.Tensor, scales: torch.Tensor, guidance: GuidanceScales, regions: tuple[str, ...]) -> torch.Tensor | None:
+    """Per-pixel factor on the audio term from the sliders (if `guidance.regional`) and the head audio guidance:
+    masks b r h w, scales b r (in `regions` order) -> b 1 1 h w, or None when it is 1 everywhere."""
+    sliders = scales if guidance.regional else torch.ones_like(scales)
+    head = guidance.head_ratio()
+    factors = torch.tensor([1.0 if region in MOUTH_REGIONS else head for region in regions], device=scales.device)
+    return region_audio_weight(masks, sliders * factors, outside=head)
+
+
+def region_audio_weight(masks: torch.Tensor, scales: torch.Tensor, outside: float = 1.0) -> torch.Tensor | None:
     """Per-pixel factor on the audio term: masks b r h w (0..1, the output's latent size), scales b r -> b 1 1 h w,
-    or None when every slider is 1.
+    `outside` where no region is; None when every scale and `outside` are 1.
 
     The regions are painted in the model's order, each over the ones before it (head, then mouth and eyes; Hallo:
-    pose, expression, lip), so the innermost region's slider rules its pixels; outside every region the factor is 1.
+    pose, expression, lip), so the innermost region's slider rules its pixels.
     A cell counts as inside a region from FULL_COVERAGE of its area on (area-averaged masks of a small face cover
     the jaw's cells by 10-20 % only, and a soft weight there let the audio move the mouth at scale 0).
     """
-    if bool((scales == 1).all()):
+    if bool((scales == 1).all()) and outside == 1:
         return None
-    weight = torch.ones_like(masks[:, 0])
+    weight = torch.full_like(masks[:, 0], outside)
     for region in range(masks.shape[1]):
         mask = (masks[:, region] / FULL_COVERAGE).clamp(max=1)
         weight = weight * (1 - mask) + scales[:, region, None, None] * mask

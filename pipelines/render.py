@@ -116,6 +116,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     sampling.add_argument("--scheduler", choices=sorted(SCHEDULERS), default="ddim")
     sampling.add_argument("--cfg-image", type=float, default=3.5)
     sampling.add_argument("--cfg-audio", type=float, default=3.5)
+    sampling.add_argument("--cfg-audio-head", type=float, default=None, help="audio guidance outside the mouth (default: --cfg-audio)")
     sampling.add_argument("--seed", type=int, default=0)
     for region in ("head", "mouth", "eyes"):
         sampling.add_argument(f"--{region}", type=float, default=1.0, help=f"{region} motion scale")
@@ -166,7 +167,7 @@ def render(args: argparse.Namespace, windows: LocalWindows, device: torch.device
     audio = embed_audio(encoder, waveform[None], sample_rate, args.fps, config.audio.context_frames, device=device)
     sliders = {"head": args.head, "mouth": args.mouth, "eyes": args.eyes}
     cond = video_conditions(config, encode_reference(vae, portrait), audio, regions, sliders).to(device)
-    settings = SamplerSettings(args.steps, args.scheduler, GuidanceScales(args.cfg_image, args.cfg_audio), args.seed)
+    settings = SamplerSettings(args.steps, args.scheduler, GuidanceScales(args.cfg_image, args.cfg_audio, audio_head=args.cfg_audio_head), args.seed)
     options = LongVideoOptions(args.strategy, args.alpha, args.seam, args.overlap, args.motion_frames)
     started = time.perf_counter()
     latents = sample_video(model, cond, settings, options, windows=windows, speed=SpeedOptions(compile=args.compile))

@@ -25,7 +25,7 @@ from .clip_parallel import LocalWindows
 from .config import PortraitModelConfig
 from .deep_cache import DeepFeatureCache, DeepWindow
 from .errors import PortraitInputError
-from .guidance import GuidanceScales, region_audio_weight
+from .guidance import GuidanceScales, audio_term_weight
 from .long_video_schedule import WindowSchedule, motion_frame_clips, overlap_schedule, shift_fusion_schedule
 from .portrait_model import PortraitModel, ReferenceFeatures
 from .scheduling import make_scheduler
@@ -141,9 +141,9 @@ def guided_prediction(
     call per branch. deep: the DeepCache view of this call (deep_cache.py) or None.
     """
     videos = torch.arange(sample.shape[0]) if videos is None else videos
-    weight = None
-    if guidance.regional:
-        weight = region_audio_weight(cond.masks[videos].to(sample.device).float(), cond.region_scales[videos].to(sample.device).float())
+    weight = audio_term_weight(
+        cond.masks[videos].to(sample.device).float(), cond.region_scales[videos].to(sample.device).float(), guidance, model.config.regions
+    )
     branches = guidance.branches(regional=weight is not None)
     outputs = {}
     for call in [branches] if batched else [(b,) for b in branches]:

@@ -65,7 +65,7 @@ class SpeedOptions:
 
     def guidance_at(self, guidance: GuidanceScales, step: int, steps: int) -> GuidanceScales:
         """CFG scales of one step: after cfg_cutoff of the steps only the conditional branch (scales 1, 1)."""
-        return guidance if step < round(self.cfg_cutoff * steps) else replace(guidance, image=1.0, audio=1.0)
+        return guidance if step < round(self.cfg_cutoff * steps) else replace(guidance, image=1.0, audio=1.0, audio_head=None)
 
     def autocast_context(self, device: torch.device):
         """torch.autocast for the model calls where the switch is on and the device is CUDA, else a no-op."""

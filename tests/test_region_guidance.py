@@ -7,7 +7,7 @@ import dataclasses
 import torch
 
 from model_fixtures import tiny_conditions, tiny_model
-from pipelines.guidance import GuidanceScales, region_audio_weight
+from pipelines.guidance import GuidanceScales, audio_term_weight, region_audio_weight
 from pipelines.sampler import guided_prediction
 
 
@@ -70,3 +70,38 @@ def test_unit_sliders_keep_the_plain_combination_and_its_branches():
         plain = guided_prediction(model, sample, torch.tensor(300), reference, cond.audio_blocks, cond, GuidanceScales(3.5, 3.5, regional=False))
     assert torch.equal(regional, plain)
     assert calls == [2, 2]  # two branches (uncond, full) both times: no image branch added at unit sliders
+
+
+def test_head_audio_guidance_keeps_the_mouth_scale_and_sets_the_rest():
+    masks = _face_masks()
+    unit = torch.ones(1, 3)
+    assert audio_term_weight(masks, unit, GuidanceScales(1.5, 2.5), ("head", "mouth", "eyes")) is None
+    assert audio_term_weight(masks, unit, GuidanceScales(1.5, 2.5, audio_head=2.5), ("head", "mouth", "eyes")) is None
+    weight = audio_term_weight(masks, unit, GuidanceScales(1.5, 2.5, audio_head=1.0), ("head", "mouth", "eyes"))[0, 0, 0]
+    mouth = masks[0, 1].bool()
+    assert (weight[mouth] == 1).all() and torch.allclose(weight[~mouth], torch.tensor(0.4))
+    hallo = audio_term_weight(masks[:, [0, 2, 1]], unit, GuidanceScales(1.5, 2.5, audio_head=1.0), ("pose", "expression", "lip"))
+    assert torch.equal(hallo[0, 0, 0], weight)  # Hallo's lip region is its mouth
+    sliders = audio_term_weight(masks, torch.tensor([[0.5, 2.0, 1.0]]), GuidanceScales(1.5, 2.5, audio_head=1.0), ("head", "mouth", "eyes"))
+    assert (sliders[0, 0, 0][mouth] == 2).all()  # the mouth slider on the full mouth scale
+    head_only = (masks[0, 1] == 0) & (masks[0, 2] == 0)
+    assert torch.allclose(sliders[0, 0, 0][head_only], torch.tensor(0.2))  # head slider x 1.0 / 2.5
+    off = audio_term_weight(masks, torch.tensor([[0.5, 2.0, 1.0]]), GuidanceScales(1.5, 2.5, regional=False, audio_head=1.0), ("head", "mouth", "eyes"))
+    assert torch.equal(off, weight[None, None, None])  # sliders only inside the model: the head guidance stays
+
+
+def test_head_audio_guidance_is_the_mouth_scale_in_the_mouth_and_its_own_scale_elsewhere():
+    torch.manual_seed(0)
+    model = tiny_model(alpha=0.3)
+    cond = tiny_conditions(8)
+    cond.masks = _face_masks()
+    reference = model.encode_reference(cond.reference_latent)
+    sample, t = torch.randn(1, 4, 8, 8, 8), torch.tensor(500)
+    with torch.no_grad():
+        split = guided_prediction(model, sample, t, reference, cond.audio_blocks, cond, GuidanceScales(1.5, 2.5, audio_head=1.0))
+        mouth_scale = guided_prediction(model, sample, t, reference, cond.audio_blocks, cond, GuidanceScales(1.5, 2.5))
+        head_scale = guided_prediction(model, sample, t, reference, cond.audio_blocks, cond, GuidanceScales(1.5, 1.0))
+    mouth = cond.masks[0, 1].bool()
+    assert torch.allclose(split[..., mouth], mouth_scale[..., mouth], atol=1e-5)
+    assert torch.allclose(split[..., ~mouth], head_scale[..., ~mouth], atol=1e-5)
+    assert not torch.allclose(mouth_scale[..., ~mouth], head_scale[..., ~mouth], atol=1e-3)

@@ -112,6 +112,7 @@ def test_cfg_cutoff_runs_one_branch_after_the_cutoff():
     options = SpeedOptions(cfg_cutoff=0.5)
     assert options.guidance_at(GuidanceScales(2.0, 7.5), 0, 4).branches() == ("uncond", "image", "full")
     assert options.guidance_at(GuidanceScales(2.0, 7.5), 2, 4).branches() == ("full",)
+    assert options.guidance_at(GuidanceScales(2.0, 7.5, audio_head=1.0), 2, 4).head_ratio() == 1.0  # no CFG left to split
     assert options.lossy() == {"cfg_cutoff": 0.5} and options.lossless() == SpeedOptions()
 
 

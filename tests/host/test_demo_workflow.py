@@ -56,7 +56,8 @@ def test_demo_workflow_runs_the_shipped_model_on_whisper_tiny_with_the_portrait_
     assert inputs["LoadImage"]["image"] == "demo_portrait.png"
     assert inputs["RegionMaskFromLandmarks"]["face_box"] == "14.0,8.8,31.3,38.7"
     sampler = inputs["GatedUNetSample"]
-    assert (sampler["steps"], sampler["cfg_image"], sampler["cfg_audio"]) == (20, 1.5, 2.5)
+    assert (sampler["steps"], sampler["cfg_image"], sampler["cfg_audio"], sampler["cfg_audio_head"]) == (20, 1.5, 2.5, 0.0)
+    assert (sampler["seed"], sampler["devices"], sampler["compile"]) == (42, "", False)
     shipped = REPO / "models_shipped" / DEMO_MODEL
     assert (demo_host.models_dir / "gated_portrait" / DEMO_MODEL).read_bytes() == shipped.read_bytes()
 
