@@ -75,3 +75,17 @@ def test_unreadable_audio_is_reported_by_name(inputs, tmp_path, capsys):
     error = capsys.readouterr().err
     assert error.startswith("error: audio:") and "Fix:" in error
     assert not (tmp_path / "video.mp4").exists()
+
+
+def test_head_audio_guidance_option_reaches_the_sampler(inputs, tmp_path, capsys, monkeypatch):
+    """--cfg-audio-head 3 equals --cfg-audio 3 (the same video); 1 changes the frames outside the mouth."""
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    latents = {}
+    for name, extra in (("plain", []), ("same", ["--cfg-audio-head", "3"]), ("head", ["--cfg-audio-head", "1"])):
+        out = tmp_path / name
+        out.mkdir()
+        assert main([*_arguments(inputs, out), *extra]) == 0
+        latents[name] = load_file(out / "latents.safetensors")["latents"]
+    capsys.readouterr()
+    assert torch.equal(latents["same"], latents["plain"])
+    assert not torch.allclose(latents["head"], latents["plain"], atol=1e-4)
