@@ -102,8 +102,8 @@ class GatedUNetSample:
                 "cfg_audio_head": ("FLOAT", {"default": 0.0, "min": 0.0, "max": 15.0, "step": 0.1, "tooltip": (
                     "Audio guidance outside the mouth, where the speech drives head and eyes; the mouth keeps cfg_audio. "
                     "0 = cfg_audio everywhere. Lower it when the head overshoots or the face smears at pauses; it "
-                    "also calms the head (demo model at cfg_audio 2.5: 1.0 removes its blink smears and about half "
-                    "the head motion, lip sync unchanged).")}),
+                    "also calms the head and the eyes (demo model at cfg_audio 2.5: 1.0 removes its blink smears, "
+                    "about 40 % of the head motion and most blinks; lip sync unchanged).")}),
             },
         }
 

@@ -14,8 +14,8 @@ it. With every slider at 1 the weight is 1 everywhere and nothing changes.
 Head audio guidance (`audio_head`): the audio scale outside the mouth (or Hallo's lip) region, where the audio
 drives head and eye motion; the mouth keeps `audio`. Lip sync wants a strong audio term, the head less: on the
 shipped demo model, audio CFG 2.5 everywhere overshoots the head at some pauses (smears at blinks); 1.0 outside the
-mouth removes them and keeps the lip sync, but calms the head below the training data's motion
-(models_shipped/README.md). None: `audio` everywhere.
+mouth removes them and keeps the lip sync, but calms the head below the training data's motion and removes most
+blinks (models_shipped/README.md). None: `audio` everywhere.
 """
 
 from __future__ import annotations
