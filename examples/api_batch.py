@@ -8,7 +8,8 @@ prompt (ComfyUI's *Export (API)*) or a UI workflow, which is converted with the 
 pack's scripts/workflow_to_api.py. For each job the portrait and the audio are uploaded (POST /upload/image, the
 route the editor uses for LoadImage and LoadAudio files), the LoadImage / LoadAudio / seed / filename_prefix
 inputs are patched by node class, the prompt is queued (POST /prompt with this client's id) and followed on the
-websocket (`executing`, `progress`, `execution_error`, `execution_success`). A failed job is retried
+websocket (`executing`, `progress`, `execution_error`; done at `executing` with node null, which the server sends
+after it stored the job's /history entry: `execution_success` comes before that). A failed job is retried
 `--retries` times (default once). CSV columns: portrait, audio, status (ok / failed), attempts, outputs (files
 under the server's output folder, `;`-separated), error, seconds.
 """
@@ -121,7 +122,7 @@ class ComfyClient:
                 raise JobFailed(f"{data['node_type']} (node {data['node_id']}): {data['exception_message'].strip()}")
             elif kind == "execution_interrupted":
                 raise JobFailed(f"interrupted at node {data.get('node_id')}")
-            elif kind == "execution_success" or (kind == "executing" and data.get("node") is None):
+            elif kind == "executing" and data.get("node") is None:
                 return self.output_files(prompt_id)
 
     def output_files(self, prompt_id: str) -> list[str]:
