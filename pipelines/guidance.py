@@ -24,8 +24,9 @@ from dataclasses import dataclass
 
 import torch
 
+from .conditions import SLIDER_REGIONS
+
 BRANCHES = ("uncond", "image", "full")
-MOUTH_REGIONS = ("mouth", "lip")  # the regions whose audio term keeps `audio` when `audio_head` is set
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ def audio_term_weight(masks: torch.Tensor, scales: torch.Tensor, guidance: Guida
     masks b r h w, scales b r (in `regions` order) -> b 1 1 h w, or None when it is 1 everywhere."""
     sliders = scales if guidance.regional else torch.ones_like(scales)
     head = guidance.head_ratio()
-    factors = torch.tensor([1.0 if region in MOUTH_REGIONS else head for region in regions], device=scales.device)
+    factors = torch.tensor([1.0 if region in SLIDER_REGIONS["mouth"] else head for region in regions], device=scales.device)
     return region_audio_weight(masks, sliders * factors, outside=head)
 
 

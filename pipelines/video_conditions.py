@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import torch
 
-from .conditions import AudioEmbeddings, RegionMasks
+from .conditions import SLIDER_REGIONS, AudioEmbeddings, RegionMasks
 from .config import PortraitModelConfig
 from .errors import PortraitInputError
 from .mask_resize import resize_region_masks
 from .sampler import VideoConditions
-
-#: Slider names -> region names they drive in each layout (Hallo's pose/lip/expression follow head/mouth/eyes).
-SLIDER_REGIONS = {"head": ("head", "pose"), "mouth": ("mouth", "lip"), "eyes": ("eyes", "expression")}
 
 
 def region_scales(config: PortraitModelConfig, sliders: dict[str, float]) -> torch.Tensor:
