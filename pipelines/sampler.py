@@ -141,6 +141,7 @@ def guided_prediction(
     call per branch. deep: the DeepCache view of this call (deep_cache.py) or None.
     """
     videos = torch.arange(sample.shape[0]) if videos is None else videos
+    guidance = guidance.for_audio_module(model.config.audio.module)
     weight = audio_term_weight(
         cond.masks[videos].to(sample.device).float(), cond.region_scales[videos].to(sample.device).float(), guidance, model.config.regions
     )
