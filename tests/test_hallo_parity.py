@@ -7,14 +7,10 @@ import dataclasses
 import json
 
 import pytest
-import torch
 
-import pipelines.portrait_model as portrait_model
-from hallo_parity import load_fixture
+from hallo_parity import REVERTS, load_fixture, reverted
 from pipelines.guidance import GuidanceScales
 from pipelines.hallo_reference_rows import COND, UNCOND, motion_identities, reference_identities, row_identities
-from pipelines.reference_attention import ReferenceBank
-from pipelines.sampler import SamplerSettings, _branch_outputs, reference_clip
 
 UNET_TOLERANCE = 1e-4
 LATENT_TOLERANCE = 1e-3
@@ -28,36 +24,13 @@ def fixture():
 
 @pytest.fixture(scope="module")
 def model(fixture):
-    return fixture.model(dataclasses.replace(fixture.config, reference_encoding="hallo_cfg_rows"))
+    return fixture.model()
 
 
-def unet_halves(fixture, model, run: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """The pack's uncond and cond outputs for Hallo's first denoiser call of the run."""
-    cond, recorded = fixture.conditions(run), fixture.runs[run]
-    with torch.no_grad():
-        reference = model.encode_reference(cond.reference_latent, motion_latents=fixture.motion_latents(run), **cond.face_inputs())
-        return _branch_outputs(
-            model, recorded["unet_input"][:1], recorded["unet_timestep"], reference, cond.audio_blocks, cond,
-            ("uncond", "full"), torch.tensor([0]), None,
-        )
-
-
-def clip_latents(fixture, model, run: str, guidance: GuidanceScales = GuidanceScales(3.5, 3.5)) -> list[torch.Tensor]:
-    """The pack's latents after every step of the run's clip (the sampler's defaults, Hallo's 3 steps)."""
-    cond, recorded = fixture.conditions(run), fixture.runs[run]
-    motion = None if run == "first" else fixture.motion_latents(run)
-    steps = []
-    with torch.no_grad():
-        reference_clip(
-            model, cond, SamplerSettings(steps=fixture.settings["steps"], guidance=guidance), recorded["noise"],
-            cond.audio_blocks, motion, on_step=lambda x: steps.append(x.clone()),
-        )
-    return steps
-
-
-def final_difference(fixture, model, run: str = "later", **kwargs) -> float:
-    steps = clip_latents(fixture, model, run, **kwargs)
-    return float((steps[-1] - fixture.runs[run][f"latents_{len(steps) - 1}"]).abs().max())
+@pytest.fixture(scope="module")
+def faithful(fixture, model) -> float:
+    """The pack's distance to Hallo's final latents of the later clip, everything as Hallo does it."""
+    return fixture.final_difference(model)
 
 
 def test_fixture_names_hallos_commit_and_the_environment_it_ran_in(fixture):
@@ -77,7 +50,7 @@ def test_hallos_reference_net_rows_pair_images_and_identities_as_its_code_does()
 
 @pytest.mark.parametrize("run", RUNS)
 def test_one_denoiser_forward_equals_hallos(fixture, model, run):
-    uncond, cond = unet_halves(fixture, model, run)
+    uncond, cond = fixture.unet_halves(model, run)
     hallo_uncond, hallo_cond = fixture.runs[run]["unet_output"].chunk(2)
     assert float((uncond - hallo_uncond).abs().max()) <= UNET_TOLERANCE
     assert float((cond - hallo_cond).abs().max()) <= UNET_TOLERANCE
@@ -86,58 +59,25 @@ def test_one_denoiser_forward_equals_hallos(fixture, model, run):
 
 @pytest.mark.parametrize("run", RUNS)
 def test_three_ddim_steps_equal_hallos_latents_after_every_step(fixture, model, run):
-    steps = clip_latents(fixture, model, run)
+    steps = fixture.clip_latents(model, run)
     assert len(steps) == 3
     for index, latents in enumerate(steps):
         assert float((latents - fixture.runs[run][f"latents_{index}"]).abs().max()) <= LATENT_TOLERANCE, index
 
 
-@pytest.fixture(scope="module")
-def faithful(fixture, model) -> float:
-    """The pack's distance to Hallo's final latents of the later clip, everything as Hallo does it."""
-    return final_difference(fixture, model)
-
-
-def _without_frame_interleave(half, frames, images, halves):
-    return torch.full((frames,), COND)
-
-
-def _without_motion_pairing(half, images, halves):
-    return torch.full((images - 1,), COND)
-
-
-MASKED_KEYS = ReferenceBank.keys_for
-
-
-def _uncond_rows_see_the_reference(bank, name, rows):
-    reference, _ = MASKED_KEYS(bank, name, rows)
-    return reference, None
-
-
-REVERTS = {
-    "reference tokens the same for every frame": (portrait_model, "reference_identities", _without_frame_interleave),
-    "motion frames encoded with the face's identity in both halves": (portrait_model, "motion_identities", _without_motion_pairing),
-    "fp32 banks": (portrait_model, "BANK_DTYPE", torch.float32),
-    "uncond half attends to the reference": (ReferenceBank, "keys_for", _uncond_rows_see_the_reference),
-}
-
-
 @pytest.mark.parametrize("name", REVERTS)
-def test_each_reverted_hallo_behaviour_moves_the_latents_away_from_hallos(fixture, model, faithful, name, monkeypatch):
+def test_each_reverted_hallo_behaviour_moves_the_latents_away_from_hallos(fixture, model, faithful, name):
     """fp16 banks move the final latents by less than the parity tolerance (README: measured sizes), so every revert
     is held to the same bar: at least twice the faithful path's distance to Hallo."""
-    owner, attribute, replacement = REVERTS[name]
-    monkeypatch.setattr(owner, attribute, replacement)
-    assert final_difference(fixture, model) > 2 * faithful
+    with reverted(name):
+        assert fixture.final_difference(model) > 2 * faithful
 
 
 def test_cond_identity_encoding_and_regional_guidance_each_break_parity(fixture, model):
-    clean = fixture.model(dataclasses.replace(fixture.config, reference_encoding="cond_identity"))
-    assert final_difference(fixture, clean) > LATENT_TOLERANCE
-    assert final_difference(fixture, model, guidance=GuidanceScales(3.5, 3.5, regional=True)) > LATENT_TOLERANCE
+    assert fixture.final_difference(fixture.model(reference_encoding="cond_identity")) > LATENT_TOLERANCE
+    assert fixture.final_difference(model, guidance=GuidanceScales(3.5, 3.5, regional=True)) > LATENT_TOLERANCE
 
 
 def test_eval_mode_temporal_modules_break_parity(fixture):
-    motion = dataclasses.replace(fixture.config.motion, skip_blocks=(), reference_motion_frames=0)
-    plain = fixture.model(dataclasses.replace(fixture.config, motion=motion, reference_encoding="hallo_cfg_rows"))
-    assert final_difference(fixture, plain, run="first") > LATENT_TOLERANCE
+    plain = fixture.model(motion=dataclasses.replace(fixture.config.motion, skip_blocks=(), reference_motion_frames=0))
+    assert fixture.final_difference(plain, run="first") > LATENT_TOLERANCE
