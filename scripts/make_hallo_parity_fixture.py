@@ -12,12 +12,15 @@ Environment it was built in (a throwaway venv, never the pack's):
 
     python3.11 -m venv /tmp/hallo_env
     echo /work/main/.venv/lib/python3.11/site-packages > /tmp/hallo_env/lib/python3.11/site-packages/zz_shared_torch.pth
-    /tmp/hallo_env/bin/pip install diffusers==0.27.2 huggingface_hub==0.23.4 accelerate==0.28.0 omegaconf==2.3.0
+    /tmp/hallo_env/bin/pip install diffusers==0.27.2 huggingface_hub==0.23.4 accelerate==0.28.0 omegaconf==2.3.0 \
+        transformers==4.39.2
     git -C <hallo clone> archive 8fd7c57 hallo | tar -x -C /tmp/hallo_src
     /tmp/hallo_env/bin/python scripts/make_hallo_parity_fixture.py /tmp/hallo_src tests/fixtures/hallo_parity.safetensors
 
-`xformers` is stubbed as an empty module (Hallo's motion module imports it; inference does not call it). The package
-versions actually used are written into the fixture's metadata (`environment`).
+Hallo pins diffusers 0.27.2, accelerate 0.28.0, transformers 4.39.2 (diffusers 0.27.2 fails to import beside a newer
+transformers); torch is the pack's (2.13.0, CPU, fp32), numpy 2.4.6, Python 3.11.7. `xformers` is stubbed as an empty
+module (Hallo's motion module imports it; inference does not call it). The versions actually used are written into the
+fixture's metadata (`environment`).
 """
 
 from __future__ import annotations
@@ -224,7 +227,7 @@ def environment() -> dict:
     import importlib.metadata as metadata
     import platform
 
-    packages = ("torch", "diffusers", "huggingface_hub", "accelerate", "numpy", "einops", "safetensors", "omegaconf")
+    packages = ("torch", "diffusers", "transformers", "huggingface_hub", "accelerate", "numpy", "einops", "safetensors", "omegaconf")
     return {"python": platform.python_version(), **{p: metadata.version(p) for p in packages}}
 
 

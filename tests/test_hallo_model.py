@@ -181,3 +181,13 @@ def test_regional_guidance_left_open_follows_the_audio_module():
     assert GuidanceScales().for_audio_module("hallo").regional is False
     assert GuidanceScales().for_audio_module("region_gate").regional is True
     assert GuidanceScales(regional=True).for_audio_module("hallo").regional is True
+
+
+def test_hallo_cfg_rows_give_each_window_the_same_result_alone_or_batched():
+    """Windows of one step batched into one call read the same rows as windows run one by one."""
+    model = tiny_hallo_model()
+    cond = tiny_hallo_conditions(2 * FRAMES)
+    settings = SamplerSettings(steps=2, guidance=GuidanceScales(3.5, 3.5), seed=2)
+    alone = sample_video(model, cond, settings, LongVideoOptions(alpha=3), speed=SpeedOptions(window_batch=1))
+    batched = sample_video(model, cond, settings, LongVideoOptions(alpha=3), speed=SpeedOptions(window_batch=4))
+    assert torch.allclose(alone, batched, atol=1e-5)
