@@ -6,6 +6,7 @@ import folder_paths
 
 from ..pipelines.hallo_checkpoint import load_hallo_model
 from ..pipelines.hallo_face import ArcFaceEmbedder, with_hallo_face
+from ..pipelines.portrait_model import REFERENCE_ENCODINGS
 from ..pipelines.region_masks import HALLO_FACE_EXPAND
 from .host import compute_device, model_dtype, resolve_model_file, wrap_for_model_management
 from .model import PortraitModelHandle
@@ -45,12 +46,17 @@ class HalloModelLoad:
                     "On (matches Hallo's outputs): as in Hallo's released inference, 2 motion frames encoded by the "
                     "ReferenceNet lead every temporal module, and the temporal modules of down_blocks.3 / up_blocks.0 "
                     "do not run. Off: no motion frames, all temporal modules run (not what the weights were trained with).")}),
+                "reference_encoding": (list(REFERENCE_ENCODINGS), {"default": "hallo_cfg_rows", "tooltip": (
+                    "hallo_cfg_rows (matches Hallo's outputs): the reference and motion frames are encoded and paired "
+                    "with the CFG halves exactly as Hallo's released pipeline does (identity tokens alternating over "
+                    "its batch rows, fp16 features). cond_identity: each image encoded once with the face's identity, "
+                    "in the weights' precision, the same features for every frame and branch.")}),
             }
         }
 
-    def load(self, net_file: str, dtype: str, train_mode_quirk: bool):
+    def load(self, net_file: str, dtype: str, train_mode_quirk: bool, reference_encoding: str):
         path = resolve_model_file("hallo", net_file)
-        model = load_hallo_model(path, model_dtype(dtype, compute_device()), train_mode_quirk=train_mode_quirk)
+        model = load_hallo_model(path, model_dtype(dtype, compute_device()), None, train_mode_quirk, reference_encoding)
         return (PortraitModelHandle(wrap_for_model_management(model), model.config, net_file),)
 
 

@@ -13,6 +13,10 @@ from ..pipelines.video_conditions import video_conditions
 from .host import device_patchers, free_memory, load_to_device, sampling_callback, sampling_devices
 
 
+#: regional_guidance widget -> GuidanceScales.regional (None: decided by the model's audio module).
+REGIONAL_GUIDANCE = {"auto": None, "on": True, "off": False}
+
+
 def _slider(region: str, meaning: str) -> tuple:
     return ("FLOAT", {"default": 1.0, "min": 0.0, "max": 2.0, "step": 0.05, "tooltip": (
         f"Motion frequency of the {region} (LinguaLinker's region scale; {meaning}). 0 = no audio-driven "
@@ -104,11 +108,17 @@ class GatedUNetSample:
                     "0 = cfg_audio everywhere. Lower it when the head overshoots or the face smears at pauses; it "
                     "also calms the head and the eyes (demo model at cfg_audio 2.5: 1.0 removes its blink smears, "
                     "about 40 % of the head motion and most blinks; lip sync unchanged).")}),
+                "regional_guidance": (list(REGIONAL_GUIDANCE), {"default": "auto", "tooltip": (
+                    "Regional audio guidance: a region slider other than 1 also weights the audio CFG term over its "
+                    "region (needs a third, audio-free CFG branch). auto = on for the pack's gated models, off for "
+                    "Hallo checkpoints, whose sliders are Hallo's pose / face / lip branch weights with Hallo's "
+                    "two-branch CFG. on / off: force it.")}),
             },
         }
 
     def sample(self, model, reference, vae, audio, regions, head_scale, mouth_scale, eyes_scale, steps, scheduler,
-               cfg_image, cfg_audio, seed, long_video=None, devices="", compile=False, cfg_audio_head=0.0):
+               cfg_image, cfg_audio, seed, long_video=None, devices="", compile=False, cfg_audio_head=0.0,
+               regional_guidance="auto"):
         device_list = sampling_devices(devices)
         reference_latent = vae.encode(reference[:1, :, :, :3])
         sliders = {"head": head_scale, "mouth": mouth_scale, "eyes": eyes_scale}
@@ -122,7 +132,8 @@ class GatedUNetSample:
         patchers = device_patchers(model.patcher, device_list, model.replicas)
         load_to_device(*patchers)
         cond = cond.to(patchers[0].load_device)
-        settings = SamplerSettings(steps, scheduler, GuidanceScales(cfg_image, cfg_audio, audio_head=cfg_audio_head or None), seed)
+        guidance = GuidanceScales(cfg_image, cfg_audio, REGIONAL_GUIDANCE[regional_guidance], cfg_audio_head or None)
+        settings = SamplerSettings(steps, scheduler, guidance, seed)
         options = long_video or LongVideoOptions()
         windows = ReplicaWindows([p.model for p in patchers]) if len(patchers) > 1 else None
         speed = SpeedOptions(compile=compile)

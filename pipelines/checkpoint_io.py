@@ -21,10 +21,14 @@ PICKLE_SUFFIXES = {".pth", ".ckpt", ".pt", ".bin"}
 
 
 def read_safetensors(path: str | Path, fix: str) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
-    """(tensors, metadata) of a safetensors file, on the CPU; CheckpointError ending in `fix` if it cannot be read."""
+    """(tensors, metadata) of a safetensors file, on the CPU; CheckpointError ending in `fix` if it cannot be read.
+
+    Each tensor is copied into its own allocation: the file's tensors sit at whatever offsets its header length gives
+    them, and CPU kernels can round differently on weights that are not aligned like freshly allocated ones.
+    """
     try:
         with safe_open(str(path), framework="pt") as handle:
-            return {name: handle.get_tensor(name) for name in handle.keys()}, handle.metadata() or {}
+            return {name: handle.get_tensor(name).clone() for name in handle.keys()}, handle.metadata() or {}
     except (SafetensorError, OSError, ValueError) as error:
         raise CheckpointError(f"{path}: not a readable safetensors file ({error}). {fix}") from error
 

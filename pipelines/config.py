@@ -109,6 +109,11 @@ class PortraitModelConfig:
     # (region scales 0). "hallo" (001's released pipeline): reference attention, identity (= projection of a zero
     # face embedding), face locator features and audio tokens (zeros; the region scales and masks stay).
     uncond_branch: str = "pack"
+    # How the ReferenceNet encodes the reference and motion frames. "cond_identity": each image once, with the face's
+    # identity tokens, in the weights' dtype; every frame and CFG branch reads the same features. "hallo_cfg_rows"
+    # (001's released pipeline): in the rows of a two-half CFG batch whose identity tokens alternate uncond / cond,
+    # held in fp16, each denoiser half and frame reading the rows Hallo's code gives it (hallo_reference_rows.py).
+    reference_encoding: str = "cond_identity"
     scheduler: dict = field(
         default_factory=lambda: {
             "beta_start": 0.00085,

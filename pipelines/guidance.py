@@ -9,7 +9,9 @@ Regional audio guidance: when a region slider is not 1, the audio term (f - i) i
 sliders painted over their masks (`region_audio_weight`), so a region at scale 0 takes the audio-free prediction
 and one at 2 twice the audio term. The gates inside the model scale the audio the same way (000 eq. 1), but at
 small latent sizes audio injected around a region leaks into it through the later layers; the weighting confines
-it. With every slider at 1 the weight is 1 everywhere and nothing changes.
+it. With every slider at 1 the weight is 1 everywhere and nothing changes. It is the default of the pack's
+region-gated models; Hallo checkpoints run without it unless asked (`regional=True`): their sliders are Hallo's
+pose / face / lip weights on the three audio branches inside the UNet, with Hallo's two-branch CFG.
 
 Head audio guidance (`audio_head`): the audio scale outside the mouth (or Hallo's lip) region, where the audio
 drives head and eye motion; the mouth keeps `audio`. Lip sync wants a strong audio term, the head less: on the
@@ -20,7 +22,7 @@ blinks (models_shipped/README.md). None: `audio` everywhere.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 
@@ -35,8 +37,15 @@ class GuidanceScales:
 
     image: float = 3.5
     audio: float = 3.5
-    regional: bool = True  # weight the audio term by the region sliders (off: the sliders act inside the model only)
+    # weight the audio term by the region sliders (off: the sliders act inside the model only); None: by the model's
+    # audio module (`for_audio_module`)
+    regional: bool | None = None
     audio_head: float | None = None  # audio scale outside the mouth region; None: `audio` there too
+
+    def for_audio_module(self, module: str) -> "GuidanceScales":
+        """These scales with `regional` None decided by the model's audio module: on for the pack's region gates,
+        off for Hallo's branches ("hallo")."""
+        return self if self.regional is not None else replace(self, regional=module != "hallo")
 
     def head_ratio(self) -> float:
         """audio_head / audio: the factor on the audio term outside the mouth (1 when unset)."""

@@ -28,7 +28,9 @@ HALLO_PREFIXES = {
 }
 
 
-def hallo_config(net_pth: str | Path | None = None, train_mode_quirk: bool = True) -> PortraitModelConfig:
+def hallo_config(
+    net_pth: str | Path | None = None, train_mode_quirk: bool = True, reference_encoding: str = "hallo_cfg_rows"
+) -> PortraitModelConfig:
     """The architecture of a net.pth: a PortraitModelConfig JSON next to it (`net.json` for `net.pth`, for
     fine-tunes of other sizes and the tests' tiny files), else `configs/hallo.json` (the release).
 
@@ -37,6 +39,9 @@ def hallo_config(net_pth: str | Path | None = None, train_mode_quirk: bool = Tru
     ReferenceNet features of 2 motion frames lead every temporal module's sequence, and the temporal modules of
     `down_blocks.3` / `up_blocks.0` never run. Without the quirk: no motion frames, all temporal modules run (the
     eval-mode branch of Hallo's code, which its weights were not trained for).
+
+    reference_encoding (the config's field of that name): "hallo_cfg_rows" encodes and pairs the reference and motion
+    frames with the CFG halves as the released pipeline does; "cond_identity" encodes each once with the face's identity.
     """
     sidecar = None if net_pth is None else Path(net_pth).with_suffix(".json")
     if sidecar is not None and sidecar.is_file():
@@ -46,6 +51,7 @@ def hallo_config(net_pth: str | Path | None = None, train_mode_quirk: bool = Tru
             raise CheckpointError(f"{sidecar}: not a valid model config ({error}). Fix: delete it to use Hallo's release config.") from error
     else:
         config = PortraitModelConfig.named("hallo")
+    config = dataclasses.replace(config, reference_encoding=reference_encoding)
     if train_mode_quirk:
         return config
     motion = dataclasses.replace(config.motion, skip_blocks=(), reference_motion_frames=0)
@@ -86,9 +92,10 @@ def load_hallo_model(
     dtype: torch.dtype = torch.float32,
     config: PortraitModelConfig | None = None,
     train_mode_quirk: bool = True,
+    reference_encoding: str = "hallo_cfg_rows",
 ) -> PortraitModel:
     """Build the Hallo-config model on the meta device and fill it from net.pth (weights only, strict)."""
-    config = config or hallo_config(net_pth, train_mode_quirk)
+    config = config or hallo_config(net_pth, train_mode_quirk, reference_encoding)
     with torch.device("meta"):
         model = PortraitModel(config)
     load_hallo_state_dict(model, read_state_dict(net_pth), str(net_pth), assign=True)

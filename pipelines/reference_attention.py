@@ -18,8 +18,9 @@ from einops import rearrange
 class ReferenceBank:
     """Reference tokens per attention layer, and how the current batch rows map onto them.
 
-    features[name]: b t c for each ReferenceNet `attn1` (b = videos). `bind` says, per denoiser batch
-    row group, which video it belongs to and whether it sees the reference.
+    features[name]: b t c for each ReferenceNet `attn1` (b = videos), or b i t c when the rows pick one of i
+    encodings per frame (Hallo's CFG rows, hallo_reference_rows.py). `bind` says, per denoiser batch row group,
+    which video it belongs to, whether it sees the reference and, for b i t c features, which encoding each frame reads.
     """
 
     def __init__(self):
@@ -29,22 +30,27 @@ class ReferenceBank:
         self.all_reference = True
         self.leading_uncond: int | None = 0
         self.frames = 1
+        self.encodings: torch.Tensor | None = None
         self.split_uncond = False
 
-    def bind(self, videos: torch.Tensor, with_reference: torch.Tensor, frames: int) -> None:
-        """videos: B long (video of each batch item), with_reference: B bool, frames: frames per item.
+    def bind(self, videos: torch.Tensor, with_reference: torch.Tensor, frames: int, encodings: torch.Tensor | None = None) -> None:
+        """videos: B long (video of each batch item), with_reference: B bool, frames: frames per item,
+        encodings: B f long, the encoding each frame reads from b i t c features (None for b t c features).
 
         Whether every row sees the reference is decided here, outside the UNet, so a compiled UNet needs no
         data-dependent branch (no graph break) in its attention layers.
         """
-        self.videos, self.with_reference, self.frames = videos, with_reference, frames
+        self.videos, self.with_reference, self.frames, self.encodings = videos, with_reference, frames, encodings
         self.all_reference = bool(with_reference.all())
         leading = int((with_reference.cumsum(0) == 0).sum())  # items before the first one with reference
         self.leading_uncond = leading if 0 < leading < len(with_reference) and bool(with_reference[leading:].all()) else None
 
     def keys_for(self, name: str, rows: int) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Reference tokens (rows t c) for a layer, and a bool attention mask or None when all rows see them."""
-        ref = self.features[name][self.videos].repeat_interleave(self.frames, dim=0)
+        if self.encodings is None:
+            ref = self.features[name][self.videos].repeat_interleave(self.frames, dim=0)
+        else:
+            ref = self.features[name][self.videos.repeat_interleave(self.frames), self.encodings.flatten()]
         if rows != ref.shape[0]:
             raise RuntimeError(f"reference bank bound to {ref.shape[0]} rows, the batch has {rows}")
         if self.all_reference:

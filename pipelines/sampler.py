@@ -141,19 +141,22 @@ def guided_prediction(
     call per branch. deep: the DeepCache view of this call (deep_cache.py) or None.
     """
     videos = torch.arange(sample.shape[0]) if videos is None else videos
+    guidance = guidance.for_audio_module(model.config.audio.module)
     weight = audio_term_weight(
         cond.masks[videos].to(sample.device).float(), cond.region_scales[videos].to(sample.device).float(), guidance, model.config.regions
     )
     branches = guidance.branches(regional=weight is not None)
+    paired = "uncond" in branches
     outputs = {}
     for call in [branches] if batched else [(b,) for b in branches]:
         shallow = None if deep is None else deep.for_branches(call)
-        outputs.update(zip(call, _branch_outputs(model, sample, timestep, reference, audio_blocks, cond, call, videos, shallow)))
+        outputs.update(zip(call, _branch_outputs(model, sample, timestep, reference, audio_blocks, cond, call, videos, shallow, paired)))
     return guidance.combine(outputs, weight)
 
 
-def _branch_outputs(model, sample, timestep, reference, audio_blocks, cond, branches, videos, shallow) -> tuple:
-    """One model call over `branches` (batch order) -> one w c f h w output per branch."""
+def _branch_outputs(model, sample, timestep, reference, audio_blocks, cond, branches, videos, shallow, paired=True) -> tuple:
+    """One model call over `branches` (batch order) -> one w c f h w output per branch. paired: the step also
+    computes the uncond branch (model.predict's paired_with_uncond)."""
     items, k = sample.shape[0], len(branches)
     dtype = next(model.parameters()).dtype
     device = sample.device
@@ -169,6 +172,7 @@ def _branch_outputs(model, sample, timestep, reference, audio_blocks, cond, bran
         scales,
         videos.repeat(k),
         with_reference,
+        paired_with_uncond=paired,
         **({} if shallow is None else {"shallow": shallow}),
     ).float()
     return output.chunk(k)
@@ -383,25 +387,54 @@ def _sample_reference_motion_clips(model, cond, settings, callback, noise, speed
     frames = cond.audio_blocks.shape[1]
     clips = motion_frame_clips(frames, model.config.clip_length, model.config.motion.reference_motion_frames)
     device = cond.reference_latent.device
-    dtype = next(model.parameters()).dtype
     audio = padded_audio(cond, clips.padded_length)
     noise = padded_noise(noise, clips.padded_length, settings.seed)
     result = torch.zeros_like(noise)
     total, done = len(clips) * settings.steps, 0
     cache = deep_cache(speed, noise.shape[0], clips.padded_length)
+
+    def on_step(x: torch.Tensor) -> None:
+        nonlocal done
+        done += 1
+        if callback is not None:
+            callback(done, total, x[:, :, 0])
+
     for new, context in clips:
         new = new.to(device)
-        motion = result[:, :, context.to(device)].transpose(1, 2).to(dtype) if len(context) else None
-        reference = model.encode_reference(cond.reference_latent.to(dtype), motion_latents=motion, **cond.face_inputs())
-        scheduler = make_scheduler(settings.scheduler, model.config)
-        scheduler.set_timesteps(settings.steps, device=device)
-        x = noise[:, :, new] * scheduler.init_noise_sigma
-        for step, t in enumerate(scheduler.timesteps):
-            model_input = scheduler.scale_model_input(x, t)
-            prediction = clip_prediction(model, model_input, t, reference, audio[:, new], cond, settings, speed, cache, step, new)
-            x = scheduler.step(prediction, t, x).prev_sample
-            done += 1
-            if callback is not None:
-                callback(done, total, x[:, :, 0])
-        result[:, :, new] = x
+        motion = result[:, :, context.to(device)].transpose(1, 2) if len(context) else None
+        result[:, :, new] = reference_clip(model, cond, settings, noise[:, :, new], audio[:, new], motion, speed, cache, new, on_step)
     return result[:, :, :frames]
+
+
+def reference_clip(
+    model: PortraitModel,
+    cond: VideoConditions,
+    settings: SamplerSettings,
+    noise: torch.Tensor,
+    audio: torch.Tensor,
+    motion_latents: torch.Tensor | None = None,
+    speed: SpeedOptions = SpeedOptions(),
+    cache: DeepFeatureCache | None = None,
+    window: torch.Tensor | None = None,
+    on_step: Callable[[torch.Tensor], None] | None = None,
+) -> torch.Tensor:
+    """One clip of Hallo's loop. noise: b c f h w, audio: b f l c, motion_latents: b m c h w (None: the reference
+    itself, Hallo's first clip) -> b c f h w latents after settings.steps steps.
+
+    The ReferenceNet encodes the reference with the motion frames, then the clip is denoised with them. window: the
+    clip's f indices in the sequence (for the DeepCache), default 0 .. f-1; on_step(x) after every step.
+    """
+    dtype = next(model.parameters()).dtype
+    motion = None if motion_latents is None else motion_latents.to(dtype)
+    reference = model.encode_reference(cond.reference_latent.to(dtype), motion_latents=motion, **cond.face_inputs())
+    window = torch.arange(noise.shape[2], device=noise.device) if window is None else window
+    scheduler = make_scheduler(settings.scheduler, model.config)
+    scheduler.set_timesteps(settings.steps, device=noise.device)
+    x = noise * scheduler.init_noise_sigma
+    for step, t in enumerate(scheduler.timesteps):
+        model_input = scheduler.scale_model_input(x, t)
+        prediction = clip_prediction(model, model_input, t, reference, audio, cond, settings, speed, cache, step, window)
+        x = scheduler.step(prediction, t, x).prev_sample
+        if on_step is not None:
+            on_step(x)
+    return x

@@ -16,6 +16,7 @@ from pipelines.hallo_audio_module import HalloAudioModule
 from pipelines.portrait_model import PortraitModel
 from pipelines.sampler import LongVideoOptions, SamplerSettings, sample_video
 from pipelines.scheduling import make_scheduler
+from pipelines.speed_options import SpeedOptions
 from pipelines.video_conditions import video_conditions
 
 FRAMES = TINY_HALLO.clip_length
@@ -119,10 +120,12 @@ def test_hallo_clips_reencode_the_previous_clips_last_frames_through_the_referen
     model.reference_net.register_forward_pre_hook(lambda module, args: seen.append(args[0].clone()))
     video = sample_video(model, cond, SamplerSettings(steps=2, seed=1), LongVideoOptions(strategy="motion_frames"))
     assert len(seen) == 2
+    first, second = (rows.unflatten(0, (2, 3)) for rows in seen)  # [reference, 2 motion frames] per CFG identity
     reference = cond.reference_latent[0]
-    assert all(torch.equal(image, reference) for image in seen[0])
-    assert torch.equal(seen[1][0], reference)
-    assert torch.equal(seen[1][1:], video[0, :, FRAMES - 2 : FRAMES].transpose(0, 1))
+    assert all(torch.equal(image, reference) for image in first.flatten(0, 1))
+    previous = video[0, :, FRAMES - 2 : FRAMES].transpose(0, 1)
+    for identity in range(2):
+        assert torch.equal(second[identity, 0], reference) and torch.equal(second[identity, 1:], previous)
 
 
 def test_equal_guidance_scales_run_hallos_two_branch_cfg():
@@ -158,3 +161,33 @@ def test_hallo_config_samples_like_the_release():
     scheduler.set_timesteps(40)
     assert (int(scheduler.timesteps[0]), int(scheduler.timesteps[-1])) == (999, 24)
     assert (config.clip_length, config.motion.reference_motion_frames, config.uncond_branch) == (16, 2, "hallo")
+
+
+@pytest.mark.parametrize("sliders", [(1.0, 1.0, 1.0), (1.0, 1.0, 1.2), (0.0, 2.0, 0.5)])
+@pytest.mark.parametrize("regional, three_branches", [(None, False), (False, False), (True, True)])
+def test_hallo_sliders_keep_two_branch_cfg_unless_regional_guidance_is_turned_on(sliders, regional, three_branches):
+    """Hallo's pose / face / lip weights act inside the UNet only; regional guidance adds its branch on request."""
+    model = tiny_hallo_model()
+    cond = dataclasses.replace(tiny_hallo_conditions(FRAMES), region_scales=torch.tensor([sliders]))
+    calls = []
+    model.denoising_unet.register_forward_pre_hook(lambda module, args: calls.append(args[0].shape[0]))
+    settings = SamplerSettings(steps=2, guidance=GuidanceScales(3.5, 3.5, regional=regional), seed=0)
+    sample_video(model, cond, settings, LongVideoOptions(strategy="motion_frames"), speed=SpeedOptions(batched_cfg=False))
+    expected = 3 if three_branches and sliders != (1.0, 1.0, 1.0) else 2
+    assert len(calls) == settings.steps * expected and set(calls) == {1}
+
+
+def test_regional_guidance_left_open_follows_the_audio_module():
+    assert GuidanceScales().for_audio_module("hallo").regional is False
+    assert GuidanceScales().for_audio_module("region_gate").regional is True
+    assert GuidanceScales(regional=True).for_audio_module("hallo").regional is True
+
+
+def test_hallo_cfg_rows_give_each_window_the_same_result_alone_or_batched():
+    """Windows of one step batched into one call read the same rows as windows run one by one."""
+    model = tiny_hallo_model()
+    cond = tiny_hallo_conditions(2 * FRAMES)
+    settings = SamplerSettings(steps=2, guidance=GuidanceScales(3.5, 3.5), seed=2)
+    alone = sample_video(model, cond, settings, LongVideoOptions(alpha=3), speed=SpeedOptions(window_batch=1))
+    batched = sample_video(model, cond, settings, LongVideoOptions(alpha=3), speed=SpeedOptions(window_batch=4))
+    assert torch.allclose(alone, batched, atol=1e-5)

@@ -23,7 +23,7 @@ class FrameStub(torch.nn.Module):
     def encode_reference(self, latent):
         return None
 
-    def predict(self, sample, timesteps, reference, audio_blocks, masks, scales, videos, with_reference):
+    def predict(self, sample, timesteps, reference, audio_blocks, masks, scales, videos, with_reference, paired_with_uncond):
         return 0.5 * sample + audio_blocks.mean(dim=(2, 3))[:, None, :, None, None]
 
 

@@ -82,7 +82,7 @@ def test_head_audio_guidance_keeps_the_mouth_scale_and_sets_the_rest():
     assert (weight[mouth] == 1).all() and torch.allclose(weight[~mouth], torch.tensor(0.4))
     hallo = audio_term_weight(masks[:, [0, 2, 1]], unit, GuidanceScales(1.5, 2.5, audio_head=1.0), ("pose", "expression", "lip"))
     assert torch.equal(hallo[0, 0, 0], weight)  # Hallo's lip region is its mouth
-    sliders = audio_term_weight(masks, torch.tensor([[0.5, 2.0, 1.0]]), GuidanceScales(1.5, 2.5, audio_head=1.0), ("head", "mouth", "eyes"))
+    sliders = audio_term_weight(masks, torch.tensor([[0.5, 2.0, 1.0]]), GuidanceScales(1.5, 2.5, regional=True, audio_head=1.0), ("head", "mouth", "eyes"))
     assert (sliders[0, 0, 0][mouth] == 2).all()  # the mouth slider on the full mouth scale
     head_only = (masks[0, 1] == 0) & (masks[0, 2] == 0)
     assert torch.allclose(sliders[0, 0, 0][head_only], torch.tensor(0.2))  # head slider x 1.0 / 2.5
