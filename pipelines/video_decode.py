@@ -19,6 +19,7 @@ Letters: b batch, c channels, f frames, h w spatial, n frames of one chunk.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
@@ -76,6 +77,21 @@ def plan_decode(
     height, width = latent_size
     side = math.isqrt(int(budget * height * width // max(1, frame_bytes)))  # tile memory ~ its share of the frame
     return DecodePlan(1, max(MIN_TILE, side // MIN_TILE * MIN_TILE))
+
+
+def free_memory_bytes(device: torch.device) -> int:
+    """Free memory where a decode runs: CUDA's free memory on the device, else the host's available RAM."""
+    if device.type == "cuda":
+        return torch.cuda.mem_get_info(device)[0]
+    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
+def autoencoder_decode_plan(vae, latents: torch.Tensor, max_bytes: int = DECODE_BUDGET_BYTES) -> DecodePlan:
+    """`plan_decode` for a diffusers AutoencoderKL decoding (b c) f h w latents on its device, within max_bytes."""
+    height, width = latents.shape[-2:]
+    factor = 2 ** (len(vae.config.block_out_channels) - 1)
+    frame_bytes = estimate_decode_bytes(height * factor, width * factor, vae.dtype.itemsize)
+    return plan_decode(free_memory_bytes(vae.device), frame_bytes, (height, width), max_bytes=max_bytes)
 
 
 def autoencoder_frame_decoder(vae, tile: int | None = None) -> FrameDecoder:
