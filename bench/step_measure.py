@@ -18,16 +18,7 @@ from pipelines.guidance import GuidanceScales
 from pipelines.portrait_model import PortraitModel
 from pipelines.sampler import LongVideoOptions, SamplerSettings, VideoConditions, guided_prediction, sample_video
 from pipelines.speed_options import SpeedOptions
-from pipelines.video_decode import (
-    DECODE_BUDGET_BYTES,
-    DecodePlan,
-    autoencoder_decode_plan,
-    autoencoder_frame_decoder,
-    decode_video_chunks,
-)
-
-#: Decode budget of the low-VRAM mode (the default mode's is video_decode.DECODE_BUDGET_BYTES).
-LOW_VRAM_DECODE_BYTES = 2**30
+from pipelines.video_decode import DecodePlan, autoencoder_decode_plan, autoencoder_frame_decoder, decode_video_chunks
 
 
 def random_model(config: PortraitModelConfig, device: str, dtype: torch.dtype, seed: int = 0) -> PortraitModel:
@@ -155,7 +146,7 @@ def timed_run(
 ) -> Run:
     """Sample and decode one video, the decode in chunks planned from the free memory. Low VRAM
     (speed.offload_reference): the VAE waits on the CPU while sampling, the portrait model while decoding, and the
-    decode budget is LOW_VRAM_DECODE_BYTES."""
+    decode has the low-VRAM ceiling."""
     rows = [0]
     predict = model.predict
     low_vram = speed.offload_reference
@@ -178,7 +169,7 @@ def timed_run(
             park(model, "cpu")
             park(vae, device)
         unscaled = latents / model.config.latent_scale
-        plan = autoencoder_decode_plan(vae, unscaled, LOW_VRAM_DECODE_BYTES if low_vram else DECODE_BUDGET_BYTES)
+        plan = autoencoder_decode_plan(vae, unscaled, low_vram)
         with PeakMemory(device) as decode_memory:
             t2 = time.perf_counter()
             decoder = autoencoder_frame_decoder(vae, plan.tile)

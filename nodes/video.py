@@ -13,6 +13,7 @@ from ..pipelines.video_decode import (
     DecodePlan,
     FrameDecoder,
     as_video_latents,
+    decode_ceiling,
     decode_video_chunks,
     estimate_decode_bytes,
     head_mask_of,
@@ -52,7 +53,9 @@ def _decode_plan(vae, latents, chunk_size: int) -> DecodePlan:
         frame_bytes = vae.memory_used_decode((1, latents.shape[1], *latents.shape[-2:]), vae.vae_dtype)
     else:
         frame_bytes = estimate_decode_bytes(*_frame_size(vae, latents))
-    return plan_decode(mm.get_free_memory(getattr(vae, "device", None)), frame_bytes, tuple(latents.shape[-2:]))
+    device = getattr(vae, "device", None) or mm.get_torch_device()
+    ceiling = decode_ceiling(device, low_vram=mm.vram_state in (mm.VRAMState.LOW_VRAM, mm.VRAMState.NO_VRAM))
+    return plan_decode(mm.get_free_memory(device), frame_bytes, tuple(latents.shape[-2:]), max_bytes=ceiling)
 
 
 def _frame_decoder(vae, plan: DecodePlan) -> FrameDecoder:
@@ -97,8 +100,8 @@ class VAEDecodeVideo:
                     "Video latents b c f h w from the portrait sampler, in the VAE's latent space. An image batch "
                     "f c h w is decoded as one video of f frames.")}),
                 "chunk_size": ("INT", {"default": 0, "min": 0, "max": 4096, "tooltip": (
-                    "Frames decoded at once. 0 = automatic from the device's free memory (at most 2 GB per chunk; "
-                    "a frame that alone does not fit is decoded in tiles). Lower it if decoding runs out of memory; "
+                    "Frames decoded at once. 0 = automatic from the device's free memory (on a GPU at most 2 GB per "
+                    "chunk, 1 GB with --lowvram; a frame that alone does not fit is decoded in tiles). Lower it if decoding runs out of memory; "
                     "progress and cancel happen once per chunk.")}),
             },
             "optional": {

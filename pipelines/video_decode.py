@@ -43,9 +43,11 @@ DECODE_ELEMENTS_PER_PIXEL = 128 * 16
 MAX_AUTO_CHUNK = 64
 #: Share of the free device memory one decode chunk may use.
 FREE_MEMORY_SHARE = 0.5
-#: Ceiling of one decode chunk's memory: past a few 512x512 frames a chunk keeps the device no busier, it only
-#: raises the run's memory peak above the sampling's.
+#: Ceiling of one decode chunk's memory on an accelerator: past a few 512x512 frames a chunk keeps the device no
+#: busier, it only raises the run's memory peak above the sampling's. Low-VRAM mode halves it. On the CPU only the
+#: free-memory share bounds a chunk (tiles there would only slow the decode).
 DECODE_BUDGET_BYTES = 2 * 2**30
+LOW_VRAM_DECODE_BUDGET_BYTES = 2**30
 #: Smallest tile side (latent pixels) of a tiled decode, and the step tile sides are rounded down to.
 MIN_TILE = 8
 
@@ -64,13 +66,20 @@ class DecodePlan:
     tile: int | None = None
 
 
+def decode_ceiling(device: torch.device, low_vram: bool = False) -> int | None:
+    """The most one decode chunk may use on `device` (None: no ceiling but the free memory, on the CPU)."""
+    if torch.device(device).type == "cpu":
+        return None
+    return LOW_VRAM_DECODE_BUDGET_BYTES if low_vram else DECODE_BUDGET_BYTES
+
+
 def plan_decode(
     free_bytes: int, frame_bytes: int, latent_size: tuple[int, int], share: float = FREE_MEMORY_SHARE,
-    max_bytes: int = DECODE_BUDGET_BYTES, max_chunk: int = MAX_AUTO_CHUNK,
+    max_bytes: int | None = DECODE_BUDGET_BYTES, max_chunk: int = MAX_AUTO_CHUNK,
 ) -> DecodePlan:
     """The decode plan for frames costing `frame_bytes` each (h w latent pixels): as many frames per chunk as
     min(share x free_bytes, max_bytes) holds (1..max_chunk), or one frame in the largest tile that fits (>= MIN_TILE)."""
-    budget = min(free_bytes * share, max_bytes)
+    budget = free_bytes * share if max_bytes is None else min(free_bytes * share, max_bytes)
     frames = int(budget // max(1, frame_bytes))
     if frames >= 1:
         return DecodePlan(min(max_chunk, frames))
@@ -86,12 +95,13 @@ def free_memory_bytes(device: torch.device) -> int:
     return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
 
 
-def autoencoder_decode_plan(vae, latents: torch.Tensor, max_bytes: int = DECODE_BUDGET_BYTES) -> DecodePlan:
-    """`plan_decode` for a diffusers AutoencoderKL decoding (b c) f h w latents on its device, within max_bytes."""
+def autoencoder_decode_plan(vae, latents: torch.Tensor, low_vram: bool = False) -> DecodePlan:
+    """`plan_decode` for a diffusers AutoencoderKL decoding (b c) f h w latents on its device, within its ceiling."""
     height, width = latents.shape[-2:]
     factor = 2 ** (len(vae.config.block_out_channels) - 1)
     frame_bytes = estimate_decode_bytes(height * factor, width * factor, vae.dtype.itemsize)
-    return plan_decode(free_memory_bytes(vae.device), frame_bytes, (height, width), max_bytes=max_bytes)
+    ceiling = decode_ceiling(vae.device, low_vram)
+    return plan_decode(free_memory_bytes(vae.device), frame_bytes, (height, width), max_bytes=ceiling)
 
 
 def autoencoder_frame_decoder(vae, tile: int | None = None) -> FrameDecoder:

@@ -89,3 +89,24 @@ def test_head_audio_guidance_option_reaches_the_sampler(inputs, tmp_path, capsys
     capsys.readouterr()
     assert torch.equal(latents["same"], latents["plain"])
     assert not torch.allclose(latents["head"], latents["plain"], atol=1e-4)
+
+
+def test_speed_preset_option_reaches_the_sampler(inputs, tmp_path, capsys, monkeypatch):
+    """--speed fast samples the fast preset's share of the steps with its scheduler and lossy switches; the default
+    is lossless (the asked steps and scheduler, no lossy switch)."""
+    import pipelines.render as render
+
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    seen, sample = [], render.sample_video
+
+    def recording(model, cond, settings, options, **kwargs):
+        seen.append((settings.steps, settings.scheduler, kwargs["speed"].lossy()))
+        return sample(model, cond, settings, options, **kwargs)
+
+    monkeypatch.setattr(render, "sample_video", recording)
+    for name, extra in (("lossless", []), ("fast", ["--speed", "fast"])):
+        out = tmp_path / name
+        out.mkdir()
+        assert main([*_arguments(inputs, out), "--steps", "5", *extra]) == 0
+    capsys.readouterr()
+    assert seen == [(5, "ddim", {}), (2, "unipc", {"deep_cache_interval": 2})]

@@ -9,10 +9,12 @@ from pipelines.errors import PortraitInputError
 from pipelines.video_decode import (
     BackgroundStabilizer,
     DECODE_BUDGET_BYTES,
+    LOW_VRAM_DECODE_BUDGET_BYTES,
     MIN_TILE,
     DecodePlan,
     FrameCollector,
     autoencoder_frame_decoder,
+    decode_ceiling,
     decode_video_chunks,
     estimate_decode_bytes,
     head_mask_of,
@@ -119,6 +121,17 @@ def test_decode_chunk_obeys_the_memory_budget_it_is_given(budget_gb):
         assert frame * plan.tile**2 / (64 * 64) <= budget < frame * (plan.tile + MIN_TILE) ** 2 / (64 * 64)
     assert plan_decode(2 * budget, frame, latent, max_bytes=10**15) == plan  # the same budget from free memory
     assert plan_decode(10**15, frame, latent).chunk_size * frame <= DECODE_BUDGET_BYTES  # the default ceiling
+
+
+def test_the_ceiling_bounds_gpu_chunks_only():
+    """On a GPU a chunk stays under 2 GB (1 GB in low-VRAM mode) whatever is free; on the CPU only half the free RAM
+    bounds it: a 512 x 512 frame over the GPU ceiling is not tiled there."""
+    assert decode_ceiling(torch.device("cuda", 0)) == DECODE_BUDGET_BYTES
+    assert decode_ceiling(torch.device("cuda", 0), low_vram=True) == LOW_VRAM_DECODE_BUDGET_BYTES < DECODE_BUDGET_BYTES
+    assert decode_ceiling(torch.device("cpu"), low_vram=True) is None
+    frame = 2178 * 64 * 64 * 64 * 4  # ComfyUI's SD-VAE estimate in fp32: 2.3 GB
+    assert plan_decode(64 * 2**30, frame, (64, 64), max_bytes=decode_ceiling(torch.device("cpu"))) == DecodePlan(15)
+    assert plan_decode(64 * 2**30, frame, (64, 64), max_bytes=DECODE_BUDGET_BYTES).tile == 56
 
 
 def test_a_frame_far_over_the_budget_decodes_in_the_smallest_tiles():
