@@ -131,7 +131,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     run.add_argument("--dtype", choices=["auto", *sorted(DTYPES)], default="auto",
                      help="weight precision; auto: fp16 on CUDA (3.6x faster than fp32 on an H100), fp32 on the CPU")
     run.add_argument("--speed", choices=sorted(SPEED_PRESETS), default="lossless",
-                     help="fast: fewer steps with UniPC and DeepCache (bench/lossy_drift.py: >= 35 dB against lossless)")
+                     help="fast: speed_options.FAST_PRESET, fewer steps of a multistep solver with DeepCache (a video within "
+                          "35 dB PSNR of the lossless one on the demo model, bench/lossy_drift.py)")
     run.add_argument("--compile", action="store_true",
                      help="torch.compile the denoising UNet (0.72x per step on an H100 after a ~2 minute compile)")
     run.add_argument("--chunk-size", type=int, default=0,

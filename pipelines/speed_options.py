@@ -102,7 +102,7 @@ class SpeedPreset:
 
 #: The fastest option of bench/lossy_drift.py at 25 steps whose video keeps >= 35 dB PSNR against the lossless one
 #: on the shipped demo model (bench/results/lossy_drift_cpu.json).
-FAST_PRESET = SpeedPreset("fast: unipc at 40% + deep_cache_interval=2", SpeedOptions(deep_cache_interval=2), "unipc", 0.4)
+FAST_PRESET = SpeedPreset("fast", SpeedOptions(deep_cache_interval=2), "dpmpp_2m", 0.3)
 #: Presets by the name the render command and the benches use.
 SPEED_PRESETS = {"lossless": SpeedPreset("lossless"), "fast": FAST_PRESET}
 
