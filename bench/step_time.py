@@ -150,6 +150,8 @@ def ablation(bench: Bench, fast: SpeedOptions, lossless: Run, cuda: bool) -> lis
         rows.append(entry)
         return run
 
+    row("low VRAM (offload_reference; VAE and model parked while not in use)", SHIFT_FUSION,
+        replace(fast, offload_reference=True), against=lossless)  # first: the time budget may skip later rows
     off = row("all switches off", SHIFT_FUSION, base)
     for option, speed in (
         ("window_batch=4", replace(base, window_batch=4)),
@@ -161,8 +163,6 @@ def ablation(bench: Bench, fast: SpeedOptions, lossless: Run, cuda: bool) -> lis
         row(option, SHIFT_FUSION, speed, against=off)
     clip_off = row("all switches off (motion_frames)", MOTION_FRAMES, base)
     row("reference_once", MOTION_FRAMES, replace(base, reference_once=True), against=clip_off)
-    row("low VRAM (offload_reference; VAE and model parked while not in use)", SHIFT_FUSION,
-        replace(fast, offload_reference=True), against=lossless)
     row("all lossless switches (fast)", SHIFT_FUSION, fast, against=off)
     skip = None if cuda else "CPU: autocast to fp16/bf16 is a CUDA switch"
     skip = skip or bench.out_of_time()
