@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import torch
 
+from bench.lossy_options import DRIFT_FLOOR_DB, PRESET_STEPS, candidates, fastest_within_floor
 from bench.quality import REPO_ROOT, SHIPPED, UNIT, held_out_person, trimmed
 from bench.report import RESULTS, report
 from bench.step_measure import psnr
@@ -30,7 +31,6 @@ from pipelines.guidance import GuidanceScales
 from pipelines.model_files import load_portrait_model
 from pipelines.sampler import LongVideoOptions, SamplerSettings, sample_video
 from pipelines.speed_options import SpeedOptions, SpeedPreset
-from bench.lossy_options import DRIFT_FLOOR_DB, PRESET_STEPS, candidates, fastest_within_floor
 from pipelines.train.evaluation import decoded_frames, talking_conditions
 from pipelines.train.speech import held_out_utterances
 from pipelines.train.tiny_vae import load_tiny_vae
@@ -70,7 +70,8 @@ class DemoClip:
 
 
 def measure(clip: DemoClip, step_counts: list[int], repeats: int) -> list[dict]:
-    """One row per (lossy option, step count): option, steps (run), drift_psnr, vs_lossless, sample_s."""
+    """One row per (lossy option, step count): option, steps run, scheduler, lossy switches, drift_psnr, vs_lossless
+    and sample_cpu_s."""
     rows = []
     clip.sample(SpeedPreset("warm-up", SpeedOptions()), 1, 1)  # one-time costs out of the first timing
     for steps in step_counts:
