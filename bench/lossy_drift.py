@@ -87,30 +87,45 @@ def measure(clip: DemoClip, step_counts: list[int], repeats: int) -> list[dict]:
     return rows
 
 
+def family(row: dict) -> str:
+    """The kind of lossy option a row measures (the plot's colours)."""
+    solver = row["scheduler"] != "ddim"
+    if solver and row["lossy"]:
+        return "solver + DeepCache"
+    if solver:
+        return "fewer solver steps"
+    return " + ".join(sorted({"cfg_cutoff": "CFG cutoff", "deep_cache_interval": "DeepCache"}[k] for k in row["lossy"]))
+
+
 def plot(rows: list[dict], path, floor: float = DRIFT_FLOOR_DB) -> None:
-    """Drift (dB) against time (x lossless) per step count, the floor as a line, the fastest kept point ringed."""
+    """Drift (dB) against time (x lossless): colour by kind of option, marker by step count, the floor as a line,
+    the fastest point kept at each step count ringed and named."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     figure, axes = plt.subplots(figsize=(8, 5), dpi=110)
+    families = sorted({family(r) for r in rows})
+    colours = dict(zip(families, plt.rcParams["axes.prop_cycle"].by_key()["color"]))
     for steps, marker in zip(sorted({r["at_steps"] for r in rows}), "os^"):
         points = [r for r in rows if r["at_steps"] == steps and r["drift_psnr"] is not None]  # None: identical
         axes.scatter([r["vs_lossless"] for r in points], [r["drift_psnr"] for r in points], marker=marker,
-                     label=f"lossless = DDIM {steps} steps")
-        for r in points:
-            axes.annotate(r["option"], (r["vs_lossless"], r["drift_psnr"]), fontsize=6, alpha=0.7,
-                          xytext=(3, 2), textcoords="offset points")
+                     c=[colours[family(r)] for r in points], alpha=0.8)
+        axes.scatter([], [], marker=marker, color="grey", label=f"lossless = DDIM {steps} steps")
         chosen = fastest_within_floor(rows, steps, floor)
         if chosen:
-            axes.scatter([chosen["vs_lossless"]], [chosen["drift_psnr"]], s=160, facecolors="none", edgecolors="red")
+            axes.scatter([chosen["vs_lossless"]], [chosen["drift_psnr"]], s=180, facecolors="none", edgecolors="red")
+            axes.annotate(f"{chosen['option']} ({steps})", (chosen["vs_lossless"], chosen["drift_psnr"]), fontsize=7,
+                          xytext=(8, 10 if steps == PRESET_STEPS else -14), textcoords="offset points")
+    for name, colour in colours.items():
+        axes.scatter([], [], marker="s", color=colour, label=name)
     axes.axhline(floor, color="red", linestyle="--", linewidth=1, label=f"{floor:.0f} dB floor")
     axes.set_xlabel("sampling time / lossless sampling time")
     axes.set_ylabel("drift: PSNR of the decoded video vs lossless (dB)")
     axes.set_title("Lossy speed options on the shipped demo model (CPU, same seed)")
     axes.grid(alpha=0.3)
-    axes.legend(fontsize=8)
+    axes.legend(fontsize=8, loc="upper left")
     figure.tight_layout()
     figure.savefig(path)
     plt.close(figure)

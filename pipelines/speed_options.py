@@ -100,9 +100,9 @@ class SpeedPreset:
         return (self.options, self.scheduler, self.step_share) == (other.options, other.scheduler, other.step_share)
 
 
-#: The fastest option of bench/lossy_drift.py at 25 steps whose video keeps >= 35 dB PSNR against the lossless one
-#: on the shipped demo model (bench/results/lossy_drift_cpu.json).
-FAST_PRESET = SpeedPreset("fast", SpeedOptions(deep_cache_interval=2), "dpmpp_2m", 0.3)
+#: The fastest option of bench/lossy_drift.py at 25 steps whose video stays within 35 dB PSNR of the lossless one on
+#: the shipped demo model (`preset_cpu` in bench/results/step_time.json).
+FAST_PRESET = SpeedPreset("fast", SpeedOptions(deep_cache_interval=2), "unipc", 0.3)
 #: Presets by the name the render command and the benches use.
 SPEED_PRESETS = {"lossless": SpeedPreset("lossless"), "fast": FAST_PRESET}
 
