@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The device check as ONE command (about 8-9 minutes on one H100/H200): full-size random-weight models at 512x512
+# The device check as ONE command (sized for about 9 minutes on one H100/H200, not yet timed): full-size random-weight models at 512x512
 # (64x64 latents), 50 frames, fp16 weights.
 #   1. Hallo's architecture (pipelines/configs/hallo.json: three audio branches, FaceLocator, 46080 -> 32x768
 #      audio projection): reference vs fast at 3 DDIM steps, extrapolated to 40 (`ratio_at_40_steps`, two-branch
