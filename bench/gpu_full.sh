@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The device check as ONE command (sized for about 9 minutes on one H100/H200, not yet timed): full-size random-weight models at 512x512
-# (64x64 latents), 50 frames, fp16 weights.
+# The device check as ONE command (sized for about 9 minutes on one H100/H200, not yet timed): full-size
+# random-weight models at 512x512 (64x64 latents), 50 frames, fp16 weights.
 #   1. Hallo's architecture (pipelines/configs/hallo.json: three audio branches, FaceLocator, 46080 -> 32x768
 #      audio projection): reference vs fast at 3 DDIM steps, extrapolated to 40 (`ratio_at_40_steps`, two-branch
 #      CFG 3.5 / 3.5); sampling and decode peaks apart; the `fast` preset at 25 real steps (three-branch CFG 2.0 /
