@@ -18,7 +18,7 @@ from pipelines.guidance import GuidanceScales
 from pipelines.portrait_model import PortraitModel
 from pipelines.sampler import LongVideoOptions, SamplerSettings, VideoConditions, guided_prediction, sample_video
 from pipelines.speed_options import SpeedOptions
-from pipelines.video_decode import autoencoder_frame_decoder, decode_video_chunks
+from pipelines.video_decode import DecodePlan, autoencoder_decode_plan, autoencoder_frame_decoder, decode_video_chunks
 
 
 def random_model(config: PortraitModelConfig, device: str, dtype: torch.dtype, seed: int = 0) -> PortraitModel:
@@ -111,7 +111,7 @@ def flops_per_frame_forward(model: PortraitModel, cond: VideoConditions) -> floa
     side = cond.reference_latent.shape[-1]
     sample = torch.randn(1, 4, frames, side, side, device=cond.reference_latent.device)
     with torch.no_grad():
-        reference = model.encode_reference(cond.reference_latent.to(dtype))
+        reference = model.encode_reference(cond.reference_latent.to(dtype), **cond.face_inputs())
         with FlopCounterMode(display=False) as counter:
             guided_prediction(model, sample, torch.tensor(500), reference, cond.audio_blocks[:, :frames], cond, GuidanceScales(1.0, 1.0))
     return counter.get_total_flops() / frames
@@ -119,8 +119,8 @@ def flops_per_frame_forward(model: PortraitModel, cond: VideoConditions) -> floa
 
 @dataclass
 class Run:
-    """One timed sampling run (+ decode): latents b c n h w, decoded frames n H W 3, seconds, memory (the whole run
-    and the sampling alone: the VAE decode can set the peak), rows."""
+    """One timed sampling run (+ decode): latents b c n h w, decoded frames n H W 3, seconds, memory (the whole run,
+    the sampling alone and the decode alone), rows, and the decode's plan."""
 
     latents: torch.Tensor
     video: torch.Tensor
@@ -129,15 +129,27 @@ class Run:
     peak_gb: float
     frame_forwards: int
     sampling_peak_gb: float
+    decode_peak_gb: float
+    decode_plan: DecodePlan
+
+
+def park(module: torch.nn.Module, device: str) -> None:
+    """Move a module to `device` and return the freed CUDA blocks (a model not in use, as ComfyUI offloads it)."""
+    module.to(device)
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
 
 
 def timed_run(
     model: PortraitModel, vae, cond: VideoConditions, settings: SamplerSettings, long_video: LongVideoOptions,
     speed: SpeedOptions, device: str,
 ) -> Run:
-    """Sample and decode one video; decode per clip of the strategy (clip length frames per VAE call)."""
+    """Sample and decode one video, the decode in chunks planned from the free memory. Low VRAM
+    (speed.offload_reference): the VAE waits on the CPU while sampling, the portrait model while decoding, and the
+    decode has the low-VRAM ceiling."""
     rows = [0]
     predict = model.predict
+    low_vram = speed.offload_reference
 
     def counting_predict(sample, *args, **kwargs):
         rows[0] += sample.shape[0] * sample.shape[2]
@@ -145,21 +157,32 @@ def timed_run(
 
     model.predict = counting_predict
     try:
-        with PeakMemory(device) as memory:
+        if low_vram:
+            park(vae, "cpu")
+        synchronize(device)
+        with PeakMemory(device) as sampling_memory:
+            t0 = time.perf_counter()
+            latents = sample_video(model, cond, settings, long_video, speed=speed)
             synchronize(device)
-            with PeakMemory(device) as sampling_memory:
-                t0 = time.perf_counter()
-                latents = sample_video(model, cond, settings, long_video, speed=speed)
-                synchronize(device)
-                t1 = time.perf_counter()
-            decoder = autoencoder_frame_decoder(vae)
-            video = torch.cat(list(decode_video_chunks(latents / model.config.latent_scale, decoder, model.config.clip_length)))
-            synchronize(device)
+            t1 = time.perf_counter()
+        if low_vram:
+            park(model, "cpu")
+            park(vae, device)
+        unscaled = latents / model.config.latent_scale
+        plan = autoencoder_decode_plan(vae, unscaled, low_vram)
+        with PeakMemory(device) as decode_memory:
             t2 = time.perf_counter()
+            decoder = autoencoder_frame_decoder(vae, plan.tile)
+            video = torch.cat([chunk.cpu() for chunk in decode_video_chunks(unscaled, decoder, plan.chunk_size)])
+            synchronize(device)
+            t3 = time.perf_counter()
     finally:
         del model.predict
-    peak = max(memory.peak_gb, sampling_memory.peak_gb)  # CUDA's peak counter restarts at each block
-    return Run(latents.float().cpu(), video.cpu(), t1 - t0, t2 - t1, peak, rows[0], sampling_memory.peak_gb)
+        if low_vram:
+            park(model, device)
+    peak = max(decode_memory.peak_gb, sampling_memory.peak_gb)  # CUDA's peak counter restarts at each block
+    return Run(latents.float().cpu(), video, t1 - t0, t3 - t2, peak, rows[0], sampling_memory.peak_gb,
+               decode_memory.peak_gb, plan)
 
 
 def psnr(test: torch.Tensor, reference: torch.Tensor, peak: float | None = None) -> float:

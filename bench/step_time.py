@@ -1,17 +1,21 @@
 """Seconds per denoising step: Hallo's released inference loop (`reference`) against the pack's path (`fast`).
 
 Usage: python -m bench.step_time [--frames 50] [--steps 6]                  (CPU, tiny config: `cpu_tiny`)
-       python -m bench.step_time --gpu-full [--config sd15 --latent 64]     (CUDA, full size: `gpu_full`)
+       python -m bench.step_time --gpu-full [--config hallo|sd15 --latent 64] (CUDA, full size: `gpu_full`)
 Both modes run the SAME random-weight model on the SAME inputs, equal frames and steps, DDIM, CFG 3.5 / 3.5:
 - reference: Hallo's cost structure: clips of the config's length continued with 2 motion frames (the sampler's
-  `motion_frames` strategy), the ReferenceNet once per clip, CFG as one batch of 2, SDPA attention, fp16 weights on
-  CUDA (fp32 on the CPU), VAE decode per clip;
+  `motion_frames` strategy; Hallo's own motion-frame ReferenceNet path for the hallo configs), the ReferenceNet once
+  per clip, CFG as one batch of 2, SDPA attention, fp16 weights on CUDA (fp32 on the CPU);
 - fast: the pack's default path: shift fusion (no motion-frame re-denoising), the ReferenceNet once per video and
-  the default SpeedOptions (windows batched on the CPU; fp16 weights on CUDA, no autocast), same decode.
-`max_abs_diff` compares the fast switches with the reference switches on the reference's schedule (the lossless
-guard); `ratio` includes the change of schedule, `ratio_same_schedule` does not. The ablation measures every
-switch alone (lossless: against all switches off; lossy: drift as PSNR of the decoded video and of the latents
-against the lossless fast output). Prints one JSON object, written to bench/results/step_time[_gpu].json.
+  the default SpeedOptions (windows batched on the CPU; fp16 weights on CUDA, no autocast).
+Both decode in chunks planned from the free memory (pipelines/video_decode.py); sampling and decode peaks are
+reported apart. `max_abs_diff` compares the fast switches with the reference switches on the reference's schedule
+(the lossless guard); `ratio` includes the change of schedule, `ratio_same_schedule` does not. The `fast` preset
+runs at --preset-steps against the lossless path there. The ablation measures every switch alone (lossless: against
+all switches off; lossy: bench/lossy_options.py's options at --drift-steps, drift as PSNR of the decoded video and of
+the latents against the lossless fast output); the low-VRAM row parks the VAE while sampling and the portrait model
+while decoding. On the CPU, bench/lossy_drift.py adds the shipped demo model's drift at --demo-steps
+(`lossy_drift_cpu`, `preset_cpu`). Prints one JSON object, written to bench/results/step_time[_gpu_<config>].json.
 """
 
 from __future__ import annotations
@@ -29,12 +33,13 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from model_fixtures import tiny_conditions  # noqa: E402  (random inputs of any config, shared with the tests)
+from bench.lossy_options import candidates
 from bench.report import RESULTS, report
 from bench.step_measure import Run, flops_per_frame_forward, matmul_peak_tflops, psnr, random_model, random_vae, timed_run
 from pipelines.config import PortraitModelConfig
 from pipelines.guidance import GuidanceScales
 from pipelines.sampler import LongVideoOptions, SamplerSettings, guided_prediction
-from pipelines.speed_options import SpeedOptions, attention_kernels
+from pipelines.speed_options import FAST_PRESET, SpeedOptions, SpeedPreset, attention_kernels
 
 STARTED = time.perf_counter()
 FPS = 25
@@ -64,6 +69,10 @@ class Bench:
     def run(self, long_video, speed, steps=None, scheduler="ddim", guidance=HALLO_GUIDANCE, repeats=None):
         """Best-of-repeats Run (sample_video compiles the model on the first run where the options ask)."""
         settings = SamplerSettings(steps or self.args.steps, scheduler, guidance, seed=0)
+        return self.run_settings(long_video, speed, settings, repeats)
+
+    def run_settings(self, long_video, speed, settings: SamplerSettings, repeats=None):
+        """`run` with the sampler settings given whole."""
         runs = [
             timed_run(self.model, self.vae, self.cond, settings, long_video, speed, self.device)
             for _ in range(repeats or self.args.repeats)
@@ -83,6 +92,8 @@ class Bench:
             "s_per_video_second": round((run.sample_s + run.decode_s) / (self.args.frames / FPS), 3),
             "peak_memory_gb": round(run.peak_gb, 3),
             "sampling_peak_memory_gb": round(run.sampling_peak_gb, 3),
+            "decode_peak_memory_gb": round(run.decode_peak_gb, 3),
+            "decode_plan": {"chunk_frames": run.decode_plan.chunk_size, "tile": run.decode_plan.tile},
             "frame_forwards_per_step": run.frame_forwards // steps,
             "achieved_tflops": round(achieved, 4),
             "fraction_of_matmul_peak": round(achieved / peak, 4),
@@ -109,8 +120,8 @@ def compare_modes(bench: Bench, fast: SpeedOptions, flops: float, peak: float) -
 
 
 def ablation(bench: Bench, fast: SpeedOptions, lossless: Run, cuda: bool) -> list[dict]:
-    """Every switch alone: lossless ones against all switches off (max_abs_diff, time ratio vs_off), lossy ones on
-    top of `fast` with their drift against the lossless fast output `lossless`."""
+    """Every switch alone: lossless ones against all switches off (max_abs_diff, time ratio vs_off), lossy ones
+    (bench/lossy_options.py's candidates, at --drift-steps) with their drift against the lossless fast output there."""
     rows, base = [], SpeedOptions.baseline()
 
     def row(option, long_video, speed, against=None, lossy=False, skipped=None, **run_kwargs):
@@ -126,11 +137,12 @@ def ablation(bench: Bench, fast: SpeedOptions, lossless: Run, cuda: bool) -> lis
         steps = run_kwargs.get("steps") or bench.args.steps
         entry = {"option": option, "strategy": long_video.strategy, "steps": steps,
                  "s_per_step": round(run.sample_s / steps, 4), "peak_memory_gb": round(run.peak_gb, 3),
-                 "sampling_peak_memory_gb": round(run.sampling_peak_gb, 3), "drift_psnr": None}
+                 "sampling_peak_memory_gb": round(run.sampling_peak_gb, 3),
+                 "decode_peak_memory_gb": round(run.decode_peak_gb, 3), "drift_psnr": None}
         if lossy:
             entry.update(
                 drift_psnr=_db(psnr(run.video, lossless.video, peak=1.0)), latent_psnr=_db(psnr(run.latents, lossless.latents)),
-                vs_lossless=round(run.sample_s / steps / (lossless.sample_s / bench.args.steps), 3),
+                vs_lossless=round(run.sample_s / lossless.sample_s, 3),
             )
         elif against is not None:
             entry.update(max_abs_diff=float((run.latents - against.latents).abs().max()),
@@ -138,6 +150,8 @@ def ablation(bench: Bench, fast: SpeedOptions, lossless: Run, cuda: bool) -> lis
         rows.append(entry)
         return run
 
+    row("low VRAM (offload_reference; VAE and model parked while not in use)", SHIFT_FUSION,
+        replace(fast, offload_reference=True), against=lossless)  # first: the time budget may skip later rows
     off = row("all switches off", SHIFT_FUSION, base)
     for option, speed in (
         ("window_batch=4", replace(base, window_batch=4)),
@@ -149,19 +163,16 @@ def ablation(bench: Bench, fast: SpeedOptions, lossless: Run, cuda: bool) -> lis
         row(option, SHIFT_FUSION, speed, against=off)
     clip_off = row("all switches off (motion_frames)", MOTION_FRAMES, base)
     row("reference_once", MOTION_FRAMES, replace(base, reference_once=True), against=clip_off)
-    row("offload_reference (low VRAM)", SHIFT_FUSION, replace(fast, offload_reference=True), against=lossless,
-        skipped=None if cuda else "CPU: no device memory to free")
     row("all lossless switches (fast)", SHIFT_FUSION, fast, against=off)
     skip = None if cuda else "CPU: autocast to fp16/bf16 is a CUDA switch"
     skip = skip or bench.out_of_time()
     rows.extend([{"option": "autocast_fp16", "s_per_step": None, "drift_psnr": None, "skipped": skip}] if skip else autocast_rows(bench, fast))
-    for option, speed in (("cfg_cutoff=0.5", replace(fast, cfg_cutoff=0.5)),
-                          ("deep_cache_interval=2", replace(fast, deep_cache_interval=2))):
-        row(option, SHIFT_FUSION, speed, lossy=True)
-    fewer = max(1, round(0.6 * bench.args.steps))
-    for scheduler in ("dpmpp_2m", "unipc"):
-        row(f"{scheduler} at {fewer} steps (DDIM: {bench.args.steps})", SHIFT_FUSION, fast, lossy=True,
-            steps=fewer, scheduler=scheduler)
+    drift_steps = bench.args.drift_steps
+    if drift_steps != bench.args.steps and not bench.out_of_time():
+        lossless = bench.run(SHIFT_FUSION, fast, steps=drift_steps, repeats=1)
+    for preset in candidates():
+        row(preset.name, SHIFT_FUSION, replace(fast, **preset.options.lossy()), lossy=True,
+            steps=preset.steps(drift_steps), scheduler=preset.scheduler or "ddim")
     return rows
 
 
@@ -193,7 +204,7 @@ def graph_report(bench: Bench) -> dict:
     hook = model.denoising_unet.register_forward_pre_hook(lambda module, args: captured.setdefault("args", args))
     try:
         with torch.no_grad():
-            reference = model.encode_reference(cond.reference_latent.to(bench.dtype))
+            reference = model.encode_reference(cond.reference_latent.to(bench.dtype), **cond.face_inputs())
             sample = torch.randn(1, 4, frames, *cond.reference_latent.shape[-2:], device=bench.device)
             guided_prediction(bench.model, sample, torch.tensor(500), reference, cond.audio_blocks[:, :frames], cond, HALLO_GUIDANCE)
             model.bank.features, model.bank.all_reference = reference.layers, False  # as bound for that call
@@ -231,17 +242,22 @@ def compile_row(bench: Bench, fast: SpeedOptions, eager: Run, enabled: bool, mod
             "compile_s": round(first_s - steady.sample_s - steady.decode_s, 1), "first_run_s": round(first_s, 1)}
 
 
-def preset(bench: Bench, fast: SpeedOptions, args) -> dict:
-    """The fast preset: three-branch CFG (Sonic's 2.0 / 7.5) with the chosen lossy switches, extrapolated to 25 steps."""
+def preset(bench: Bench, fast: SpeedOptions, steps: int, chosen: SpeedPreset) -> dict:
+    """A speed preset (the shipped `fast`, or on the CPU the one this run's demo drift chose) with three-branch CFG
+    (Sonic's 2.0 / 7.5) at `steps` steps against the lossless fast path there: time per video-second (sampling +
+    decode) and drift."""
     guidance = GuidanceScales(2.0, 7.5)
-    lossy = replace(fast, cfg_cutoff=args.preset_cfg_cutoff, deep_cache_interval=args.preset_deep_cache)
-    lossless_run = bench.run(SHIFT_FUSION, fast, guidance=guidance, repeats=1)
-    lossy_run = bench.run(SHIFT_FUSION, lossy, guidance=guidance, repeats=1)
-    per_step = lossy_run.sample_s / bench.args.steps
+    lossless_run = bench.run(SHIFT_FUSION, fast, steps=steps, guidance=guidance, repeats=1)
+    settings = chosen.settings(SamplerSettings(steps, "ddim", guidance, seed=0))
+    lossy_run = bench.run_settings(SHIFT_FUSION, replace(fast, **chosen.options.lossy()), settings, repeats=1)
+    seconds = bench.args.frames / FPS
     return {
-        "guidance": [guidance.image, guidance.audio], "lossy": lossy.lossy(), "steps_measured": bench.args.steps,
-        "s_per_step": round(per_step, 4), "lossless_s_per_step": round(lossless_run.sample_s / bench.args.steps, 4),
-        "s_per_video_second_at_25_steps": round((25 * per_step + lossy_run.decode_s) / (args.frames / FPS), 3),
+        "option": chosen.name, "lossy": chosen.options.lossy(), "guidance": [guidance.image, guidance.audio], "steps": steps,
+        "steps_run": settings.steps, "scheduler": settings.scheduler,
+        "sample_s": round(lossy_run.sample_s, 3), "lossless_sample_s": round(lossless_run.sample_s, 3),
+        f"s_per_video_second_at_{steps}_steps": round((lossy_run.sample_s + lossy_run.decode_s) / seconds, 3),
+        f"lossless_s_per_video_second_at_{steps}_steps": round((lossless_run.sample_s + lossless_run.decode_s) / seconds, 3),
+        "vs_lossless": round(lossy_run.sample_s / lossless_run.sample_s, 3),
         "drift_psnr": _db(psnr(lossy_run.video, lossless_run.video, peak=1.0)),
         "latent_psnr": _db(psnr(lossy_run.latents, lossless_run.latents)),
     }
@@ -252,8 +268,8 @@ def _db(value: float) -> float | None:
     return None if value == float("inf") else round(value, 2)
 
 
-def measure(args, device: str, checkpoint) -> dict:
-    """Everything for one device: modes, extrapolation, ablation, compile, preset."""
+def measure(args, device: str, checkpoint, chosen: SpeedPreset) -> dict:
+    """Everything for one device: modes, extrapolation, preset, ablation, compile."""
     cuda = device.startswith("cuda")
     dtype = torch.float16 if cuda else torch.float32
     bench = Bench(args, device, dtype)
@@ -281,14 +297,23 @@ def measure(args, device: str, checkpoint) -> dict:
         "s_per_video_second_at_40_steps": {m: round(at(m, 40) / seconds, 3) for m in ("reference", "fast")},
         "attention_kernels": attention_kernels(bench.model),
     })
-    rows = ablation(bench, fast, runs["fast"], cuda)
-    low_vram = [r for r in rows if r["option"].startswith("offload_reference") and r.get("peak_memory_gb") is not None]
-    section["low_vram_peak_gb"] = low_vram[0]["peak_memory_gb"] if low_vram else None
     section["sampling_peak_vram_gb"] = section["fast"]["sampling_peak_memory_gb"] if cuda else None
+    section["decode_peak_vram_gb"] = section["fast"]["decode_peak_memory_gb"] if cuda else None
+    if args.only_compare:
+        return {**section, "ablation": []}
+    section["preset"] = preset(bench, fast, args.preset_steps, chosen)
+    checkpoint({**section, "ablation": []})
+    rows = ablation(bench, fast, runs["fast"], cuda)
+    low_vram = [r for r in rows if r["option"].startswith("low VRAM") and r.get("peak_memory_gb") is not None]
+    section["low_vram_peak_gb"] = low_vram[0]["peak_memory_gb"] if low_vram and cuda else None
     section["low_vram_sampling_peak_gb"] = low_vram[0]["sampling_peak_memory_gb"] if low_vram and cuda else None
-    section["preset"] = {"skipped": bench.out_of_time()} if bench.out_of_time() else preset(bench, fast, args)
+    section["low_vram_decode_peak_gb"] = low_vram[0]["decode_peak_memory_gb"] if low_vram and cuda else None
     checkpoint({**section, "ablation": rows})
-    rows.append(compile_row(bench, fast, runs["fast"], cuda or args.cpu_compile, args.compile_mode))
+    compiled = compile_row(bench, fast, runs["fast"], cuda or args.cpu_compile, args.compile_mode)
+    rows.append(compiled)
+    if compiled["s_per_step"] is not None:  # the compiled path's steps with the eager decode
+        compiled_s = section["fast"]["decode_s"] + 40 * compiled["s_per_step"]
+        section["compiled_ratio_at_40_steps"] = round(compiled_s / at("reference", 40), 3)
     section["ablation"] = rows
     return section
 
@@ -297,7 +322,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gpu-full", action="store_true", help="the gpu_full section (full-size defaults below)")
     parser.add_argument("--device", default=None, help="default: cuda with --gpu-full when present, else cpu")
-    parser.add_argument("--config", default=None, help="model config (default tiny; sd15 with --gpu-full)")
+    parser.add_argument("--config", default=None, help="model config: tiny (default), tiny_hallo; sd15 (default with "
+                        "--gpu-full) or hallo (Hallo's net.pth architecture) at full size")
     parser.add_argument("--latent", type=int, default=None, help="latent side (8; 64 = 512 px with --gpu-full)")
     parser.add_argument("--frames", type=int, default=50, help="video frames (25 fps)")
     parser.add_argument("--steps", type=int, default=None, help="denoising steps measured per mode (6; 3 with --gpu-full)")
@@ -307,8 +333,12 @@ def main() -> None:
     parser.add_argument("--budget-s", type=float, default=None, help="skip the remaining rows after this many seconds (300 with --gpu-full)")
     parser.add_argument("--hard-limit-s", type=float, default=480, help="seconds from start the whole run must end by")
     parser.add_argument("--compile-reserve-s", type=float, default=200, help="start the compile row only with this much left")
-    parser.add_argument("--preset-cfg-cutoff", type=float, default=0.6)
-    parser.add_argument("--preset-deep-cache", type=int, default=2)
+    parser.add_argument("--preset-steps", type=int, default=None, help="steps of the fast preset's run (--steps; 25 with --gpu-full)")
+    parser.add_argument("--only-compare", action="store_true", help="reference vs fast only (no preset, ablation, compile)")
+    parser.add_argument("--drift-steps", type=int, default=None, help="steps of the lossy ablation rows (--steps)")
+    parser.add_argument("--demo-steps", type=int, nargs="*", default=[25, 40],
+                        help="CPU: step counts of the demo model's lossy drift (bench/lossy_drift.py); none to skip")
+    parser.add_argument("--demo-frames", type=int, default=50, help="CPU: frames of the demo model's clip")
     args = parser.parse_args()
     full = args.gpu_full
     device = args.device or ("cuda" if full and torch.cuda.is_available() else "cpu")
@@ -317,7 +347,9 @@ def main() -> None:
     args.steps = args.steps or (3 if full else 6)
     args.repeats = args.repeats or (1 if full else 3)
     args.budget_s = args.budget_s if args.budget_s is not None else (300 if full else 0)
-    name = ("step_time_gpu" if device.startswith("cuda") else "step_time_gpu_dryrun") if full else "step_time"
+    args.preset_steps = args.preset_steps or (25 if full else args.steps)
+    args.drift_steps = args.drift_steps or args.steps
+    name = f"step_time_gpu_{args.config}{'' if device.startswith('cuda') else '_dryrun'}" if full else "step_time"
 
     def result(section: dict) -> dict:
         section = dict(section)
@@ -328,6 +360,7 @@ def main() -> None:
             "cpu_tiny": None if full else section,
             "gpu_full": section if full else None,
             "ablation": section.pop("ablation"),
+            **demo,
         }
 
     def checkpoint(section: dict) -> None:
@@ -335,7 +368,15 @@ def main() -> None:
         RESULTS.mkdir(parents=True, exist_ok=True)
         (RESULTS / f"{name}.json").write_text(json.dumps(result(section), indent=2) + "\n")
 
-    report(name, result(measure(args, device, checkpoint)))
+    demo, chosen = {}, FAST_PRESET
+    if not full and args.demo_steps:
+        from bench.lossy_drift import WHISPER, lossy_drift  # the demo model's audio encoder and training code: CPU only
+
+        drift = lossy_drift(args.demo_frames, args.demo_steps, repeats=1, encoder=WHISPER)
+        demo = {key: drift[key] for key in ("lossy_drift_cpu", "preset_cpu", "demo_clip")}
+        if drift["preset_cpu"]:
+            chosen = next(option for option in candidates() if option.name == drift["preset_cpu"]["option"])
+    report(name, result(measure(args, device, checkpoint, chosen)))
 
 
 if __name__ == "__main__":

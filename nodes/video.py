@@ -10,11 +10,14 @@ from ..pipelines.errors import PortraitInputError
 from ..pipelines.video_decode import (
     BackgroundStabilizer,
     FrameCollector,
+    DecodePlan,
+    FrameDecoder,
     as_video_latents,
-    auto_chunk_size,
+    decode_ceiling,
     decode_video_chunks,
     estimate_decode_bytes,
     head_mask_of,
+    plan_decode,
     video_frame_count,
 )
 from ..pipelines.video_writer import write_mp4
@@ -42,15 +45,24 @@ def _frame_size(vae, latents) -> tuple[int, int]:
     return latents.shape[-2] * scale, latents.shape[-1] * scale
 
 
-def _chunk_size(vae, latents, chunk_size: int) -> int:
-    """The chunk_size widget, or (0) as many frames as half the VAE device's free memory allows."""
+def _decode_plan(vae, latents, chunk_size: int) -> DecodePlan:
+    """The chunk_size widget, or (0) a plan from the VAE device's free memory: whole frames in chunks, or tiles."""
     if chunk_size > 0:
-        return chunk_size
+        return DecodePlan(chunk_size)
     if hasattr(vae, "memory_used_decode"):
         frame_bytes = vae.memory_used_decode((1, latents.shape[1], *latents.shape[-2:]), vae.vae_dtype)
     else:
         frame_bytes = estimate_decode_bytes(*_frame_size(vae, latents))
-    return auto_chunk_size(mm.get_free_memory(getattr(vae, "device", None)), frame_bytes)
+    device = getattr(vae, "device", None) or mm.get_torch_device()
+    ceiling = decode_ceiling(device, low_vram=mm.vram_state in (mm.VRAMState.LOW_VRAM, mm.VRAMState.NO_VRAM))
+    return plan_decode(mm.get_free_memory(device), frame_bytes, tuple(latents.shape[-2:]), max_bytes=ceiling)
+
+
+def _frame_decoder(vae, plan: DecodePlan) -> FrameDecoder:
+    """ComfyUI's VAE decode, or its tiled decode (tiles of plan.tile latent pixels, a quarter overlapping)."""
+    if plan.tile is None:
+        return vae.decode
+    return lambda chunk: vae.decode_tiled(chunk, tile_x=plan.tile, tile_y=plan.tile, overlap=plan.tile // 4)
 
 
 def _check_frames_fit(total: int, frame_size: tuple[int, int]) -> None:
@@ -88,8 +100,9 @@ class VAEDecodeVideo:
                     "Video latents b c f h w from the portrait sampler, in the VAE's latent space. An image batch "
                     "f c h w is decoded as one video of f frames.")}),
                 "chunk_size": ("INT", {"default": 0, "min": 0, "max": 4096, "tooltip": (
-                    "Frames decoded at once. 0 = automatic from the device's free memory. Lower it if decoding "
-                    "runs out of memory; progress and cancel happen once per chunk.")}),
+                    "Frames decoded at once. 0 = automatic from the device's free memory (on a GPU at most 2 GB per "
+                    "chunk, 1 GB with --lowvram; a frame that alone does not fit is decoded in tiles). Lower it if decoding runs out of memory; "
+                    "progress and cancel happen once per chunk.")}),
             },
             "optional": {
                 "audio": ("AUDIO", {"tooltip": "The driving speech; muxed into the mp4 as AAC (first batch item)."}),
@@ -140,8 +153,9 @@ class VAEDecodeVideo:
             raise PortraitInputError("latent", "holds no frames", "connect the latents of a sampler that produced frames")
         if return_frames:
             _check_frames_fit(total, _frame_size(vae, latents))
+        plan = _decode_plan(vae, latents, chunk_size)
         chunks = decode_video_chunks(
-            latents, vae.decode, _chunk_size(vae, latents, chunk_size),
+            latents, _frame_decoder(vae, plan), plan.chunk_size,
             stabilizer=_stabilizer(background_stabilize, reference, regions), progress=progress_callback(total),
         )
         collector = FrameCollector(total, keep_all=return_frames)

@@ -20,6 +20,7 @@ import json
 import os
 import sys
 import time
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -41,9 +42,9 @@ from .model_files import load_portrait_model
 from .region_masks import portrait_region_masks
 from .sampler import STRATEGIES, LongVideoOptions, SamplerSettings, sample_video
 from .scheduling import SCHEDULERS
-from .speed_options import SpeedOptions
+from .speed_options import SPEED_PRESETS
 from .video_conditions import video_conditions
-from .video_decode import autoencoder_frame_decoder, decode_video_chunks
+from .video_decode import DecodePlan, autoencoder_decode_plan, autoencoder_frame_decoder, decode_video_chunks
 from .video_writer import write_mp4
 
 FACE_MODELS = Path(__file__).resolve().parents[1] / "models" / "face"
@@ -129,9 +130,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     run.add_argument("--device", help="torch device (default: this rank's CUDA device, else cpu)")
     run.add_argument("--dtype", choices=["auto", *sorted(DTYPES)], default="auto",
                      help="weight precision; auto: fp16 on CUDA (3.6x faster than fp32 on an H100), fp32 on the CPU")
+    run.add_argument("--speed", choices=sorted(SPEED_PRESETS), default="lossless",
+                     help="fast: speed_options.FAST_PRESET, fewer steps of a multistep solver with DeepCache (a video within "
+                          "35 dB PSNR of the lossless one on the demo model, bench/lossy_drift.py)")
     run.add_argument("--compile", action="store_true",
                      help="torch.compile the denoising UNet (0.72x per step on an H100 after a ~2 minute compile)")
-    run.add_argument("--chunk-size", type=int, default=16, help="frames per VAE decode chunk")
+    run.add_argument("--chunk-size", type=int, default=0,
+                     help="frames per VAE decode chunk; 0: planned from the free memory (tiled where one frame does not fit)")
     run.add_argument("--timeout-s", type=float, default=600, help="collective timeout: a dead rank fails the job after it")
     return parser.parse_args(argv)
 
@@ -167,10 +172,12 @@ def render(args: argparse.Namespace, windows: LocalWindows, device: torch.device
     audio = embed_audio(encoder, waveform[None], sample_rate, args.fps, config.audio.context_frames, device=device)
     sliders = {"head": args.head, "mouth": args.mouth, "eyes": args.eyes}
     cond = video_conditions(config, encode_reference(vae, portrait), audio, regions, sliders).to(device)
+    preset = SPEED_PRESETS[args.speed]
     settings = SamplerSettings(args.steps, args.scheduler, GuidanceScales(args.cfg_image, args.cfg_audio, audio_head=args.cfg_audio_head), args.seed)
     options = LongVideoOptions(args.strategy, args.alpha, args.seam, args.overlap, args.motion_frames)
     started = time.perf_counter()
-    latents = sample_video(model, cond, settings, options, windows=windows, speed=SpeedOptions(compile=args.compile))
+    speed = replace(preset.options, compile=args.compile)
+    latents = sample_video(model, cond, preset.settings(settings), options, windows=windows, speed=speed)
     summary = {"frames": latents.shape[2], "ranks": windows.world_size, "sample_s": round(time.perf_counter() - started, 3)}
     if getattr(windows, "rank", 0) != 0:
         return summary
@@ -178,7 +185,9 @@ def render(args: argparse.Namespace, windows: LocalWindows, device: torch.device
         from safetensors.torch import save_file
 
         save_file({"latents": latents.cpu().contiguous()}, args.save_latents)
-    frames = decode_video_chunks(latents / config.latent_scale, autoencoder_frame_decoder(vae), args.chunk_size)
+    unscaled = latents / config.latent_scale
+    plan = DecodePlan(args.chunk_size) if args.chunk_size > 0 else autoencoder_decode_plan(vae, unscaled)
+    frames = decode_video_chunks(unscaled, autoencoder_frame_decoder(vae, plan.tile), plan.chunk_size)
     summary["output"] = write_mp4(args.output, frames, args.fps, waveform, sample_rate)
     return summary
 

@@ -77,6 +77,36 @@ class SpeedOptions:
 LOSSY = ("cfg_cutoff", "deep_cache_interval")
 
 
+@dataclass(frozen=True)
+class SpeedPreset:
+    """A named speed setting: SpeedOptions and, for fewer steps, a scheduler (None: the sampler's) run for
+    `step_share` of the asked steps."""
+
+    name: str
+    options: SpeedOptions = SpeedOptions()
+    scheduler: str | None = None
+    step_share: float = 1.0
+
+    def steps(self, steps: int) -> int:
+        """Steps run for `steps` asked."""
+        return max(1, round(self.step_share * steps))
+
+    def settings(self, settings):
+        """SamplerSettings with this preset's scheduler and steps."""
+        return replace(settings, steps=self.steps(settings.steps), scheduler=self.scheduler or settings.scheduler)
+
+    def same_as(self, other: "SpeedPreset") -> bool:
+        """The same sampling, whatever the names."""
+        return (self.options, self.scheduler, self.step_share) == (other.options, other.scheduler, other.step_share)
+
+
+#: The fastest option of bench/lossy_drift.py at 25 steps whose video stays within 35 dB PSNR of the lossless one on
+#: the shipped demo model (`preset_cpu` in bench/results/step_time.json).
+FAST_PRESET = SpeedPreset("fast", SpeedOptions(deep_cache_interval=2), "unipc", 0.3)
+#: Presets by the name the render command and the benches use.
+SPEED_PRESETS = {"lossless": SpeedPreset("lossless"), "fast": FAST_PRESET}
+
+
 def apply_layout(model: torch.nn.Module, options: SpeedOptions) -> None:
     """Set the model-side lossless switches in place, either way: memory format, temporal layout, uncond split."""
     model.to(memory_format=torch.channels_last if options.channels_last else torch.contiguous_format)

@@ -2,7 +2,9 @@
 
 The denoiser's latents hold every frame of a long video; decoding them at once would need the
 whole IMAGE batch in memory (15,000 frames at 512x512 are 47 GB as float32). Decoding yields
-chunks instead, so a writer can stream them to disk.
+chunks instead, so a writer can stream them to disk. `plan_decode` sizes the chunks from a memory
+budget (a share of the free memory, capped so the decode does not set the run's peak) and, where
+one frame alone exceeds it, decodes each frame in tiles.
 
 Background stabilisation follows LinguaLinker (paper 000, sec. 3.2 "Inference": the background
 of long videos is kept from the reference image to stop error accumulation beyond the portrait)
@@ -16,6 +18,8 @@ Letters: b batch, c channels, f frames, h w spatial, n frames of one chunk.
 
 from __future__ import annotations
 
+import math
+import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
@@ -37,6 +41,15 @@ Progress = Callable[[int, int], None]
 DECODE_ELEMENTS_PER_PIXEL = 128 * 16
 #: Largest automatic chunk: larger chunks do not decode faster but cost host memory.
 MAX_AUTO_CHUNK = 64
+#: Share of the free device memory one decode chunk may use.
+FREE_MEMORY_SHARE = 0.5
+#: Ceiling of one decode chunk's memory on an accelerator: past a few 512x512 frames a chunk keeps the device no
+#: busier, it only raises the run's memory peak above the sampling's. Low-VRAM mode halves it. On the CPU only the
+#: free-memory share bounds a chunk (tiles there would only slow the decode).
+DECODE_BUDGET_BYTES = 2 * 2**30
+LOW_VRAM_DECODE_BUDGET_BYTES = 2**30
+#: Smallest tile side (latent pixels) of a tiled decode, and the step tile sides are rounded down to.
+MIN_TILE = 8
 
 
 def estimate_decode_bytes(height: int, width: int, dtype_bytes: int = 4) -> int:
@@ -44,17 +57,65 @@ def estimate_decode_bytes(height: int, width: int, dtype_bytes: int = 4) -> int:
     return height * width * DECODE_ELEMENTS_PER_PIXEL * dtype_bytes
 
 
-def auto_chunk_size(free_bytes: int, frame_bytes: int, budget: float = 0.5, max_chunk: int = MAX_AUTO_CHUNK) -> int:
-    """Frames per decode chunk so that a chunk uses at most `budget` of the free memory (1..max_chunk)."""
-    return max(1, min(max_chunk, int(free_bytes * budget // max(1, frame_bytes))))
+@dataclass(frozen=True)
+class DecodePlan:
+    """How a video is decoded within a memory budget: `chunk_size` frames per VAE call, and where one frame alone
+    exceeds the budget, each frame in square tiles of `tile` latent pixels (None: whole frames)."""
+
+    chunk_size: int
+    tile: int | None = None
 
 
-def autoencoder_frame_decoder(vae) -> FrameDecoder:
-    """A FrameDecoder over a diffusers AutoencoderKL: unscaled latents n c h w -> n H W 3 in 0..1."""
+def decode_ceiling(device: torch.device, low_vram: bool = False) -> int | None:
+    """The most one decode chunk may use on `device` (None: no ceiling but the free memory, on the CPU)."""
+    if torch.device(device).type == "cpu":
+        return None
+    return LOW_VRAM_DECODE_BUDGET_BYTES if low_vram else DECODE_BUDGET_BYTES
+
+
+def plan_decode(
+    free_bytes: int, frame_bytes: int, latent_size: tuple[int, int], share: float = FREE_MEMORY_SHARE,
+    max_bytes: int | None = DECODE_BUDGET_BYTES, max_chunk: int = MAX_AUTO_CHUNK,
+) -> DecodePlan:
+    """The decode plan for frames costing `frame_bytes` each (h w latent pixels): as many frames per chunk as
+    min(share x free_bytes, max_bytes) holds (1..max_chunk), or one frame in the largest tile that fits (>= MIN_TILE)."""
+    budget = free_bytes * share if max_bytes is None else min(free_bytes * share, max_bytes)
+    frames = int(budget // max(1, frame_bytes))
+    if frames >= 1:
+        return DecodePlan(min(max_chunk, frames))
+    height, width = latent_size
+    side = math.isqrt(int(budget * height * width // max(1, frame_bytes)))  # tile memory ~ its share of the frame
+    return DecodePlan(1, max(MIN_TILE, side // MIN_TILE * MIN_TILE))
+
+
+def free_memory_bytes(device: torch.device) -> int:
+    """Free memory where a decode runs: CUDA's free memory on the device, else the host's available RAM."""
+    if device.type == "cuda":
+        return torch.cuda.mem_get_info(device)[0]
+    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
+def autoencoder_decode_plan(vae, latents: torch.Tensor, low_vram: bool = False) -> DecodePlan:
+    """`plan_decode` for a diffusers AutoencoderKL decoding (b c) f h w latents on its device, within its ceiling."""
+    height, width = latents.shape[-2:]
+    factor = 2 ** (len(vae.config.block_out_channels) - 1)
+    frame_bytes = estimate_decode_bytes(height * factor, width * factor, vae.dtype.itemsize)
+    ceiling = decode_ceiling(vae.device, low_vram)
+    return plan_decode(free_memory_bytes(vae.device), frame_bytes, (height, width), max_bytes=ceiling)
+
+
+def autoencoder_frame_decoder(vae, tile: int | None = None) -> FrameDecoder:
+    """A FrameDecoder over a diffusers AutoencoderKL: unscaled latents n c h w -> n H W 3 in 0..1; with `tile`, each
+    frame is decoded in tiles of that many latent pixels (diffusers' tiled_decode, blended overlaps)."""
+    if tile is not None:
+        vae.tile_latent_min_size = tile
+        vae.tile_sample_min_size = tile * 2 ** (len(vae.config.block_out_channels) - 1)
 
     @torch.no_grad()
     def decode_frames(latents: torch.Tensor) -> torch.Tensor:
-        images = vae.decode(latents.to(device=vae.device, dtype=vae.dtype)).sample  # n 3 H W in -1..1
+        latents = latents.to(device=vae.device, dtype=vae.dtype)
+        fits = tile is None or max(latents.shape[-2:]) <= tile
+        images = (vae.decode(latents) if fits else vae.tiled_decode(latents)).sample  # n 3 H W in -1..1
         return ((images.float() + 1) / 2).clamp(0, 1).movedim(1, -1)
 
     return decode_frames

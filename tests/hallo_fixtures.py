@@ -8,6 +8,8 @@ from pipelines.config import PortraitModelConfig
 from pipelines.portrait_model import PortraitModel
 from pipelines.sampler import VideoConditions
 
+from model_fixtures import tiny_conditions
+
 TINY_HALLO = PortraitModelConfig.named("tiny_hallo")
 #: Parameters the release zero-initialises (audio zero convs, FaceLocator output, temporal proj_out).
 ZERO_INITIALISED = ("zero_conv_", "face_locator.conv_out", "motion_modules")
@@ -26,16 +28,4 @@ def tiny_hallo_model(seed: int = 0, config: PortraitModelConfig = TINY_HALLO) ->
 
 def tiny_hallo_conditions(frames: int, size: int = 8, seed: int = 1) -> VideoConditions:
     """Random latent, audio blocks, soft masks, face embedding and a face-box image for one video."""
-    g = torch.Generator().manual_seed(seed)
-    audio = TINY_HALLO.audio
-    face_image = torch.zeros(1, 3, 8 * size, 8 * size)
-    face_image[:, :, 2 * size : 6 * size, 2 * size : 6 * size] = 1.0
-    return VideoConditions(
-        reference_latent=torch.randn(1, 4, size, size, generator=g),
-        audio_blocks=torch.randn(1, frames, audio.context_frames, audio.feature_dim, generator=g),
-        silence_block=torch.zeros(audio.context_frames, audio.feature_dim),
-        masks=torch.rand(1, 3, size, size, generator=g),
-        region_scales=torch.ones(1, 3),
-        face_embedding=torch.randn(1, TINY_HALLO.identity.embedding_dim, generator=g) * 20,
-        face_image=face_image,
-    )
+    return tiny_conditions(frames, size, seed, config=TINY_HALLO)

@@ -26,13 +26,20 @@ def tiny_model(seed: int = 0, alpha: float | None = None, temporal: bool = True)
 
 def tiny_conditions(frames: int, size: int = 8, seed: int = 1, config: PortraitModelConfig = TINY) -> VideoConditions:
     """Random reference latent, audio blocks and soft masks for one video of `frames` frames (size: latent side;
-    config: the model whose audio shape and regions they take, bench/step_time.py uses full-size ones too)."""
+    config: the model whose audio shape and regions they take, bench/step_time.py uses full-size ones too), and the
+    face embedding and a face-box image where the config reads them (Hallo)."""
     g = torch.Generator().manual_seed(seed)
     audio = config.audio
-    return VideoConditions(
+    cond = VideoConditions(
         reference_latent=torch.randn(1, 4, size, size, generator=g),
         audio_blocks=torch.randn(1, frames, audio.context_frames, audio.feature_dim, generator=g),
         silence_block=torch.zeros(audio.context_frames, audio.feature_dim),
         masks=torch.rand(1, len(config.regions), size, size, generator=g),
         region_scales=torch.ones(1, len(config.regions)),
     )
+    if config.identity.source == "face_embedding":
+        cond.face_embedding = torch.randn(1, config.identity.embedding_dim, generator=g) * 20
+    if config.face_locator.enabled:
+        cond.face_image = torch.zeros(1, config.face_locator.input_channels, 8 * size, 8 * size)
+        cond.face_image[:, :, 2 * size : 6 * size, 2 * size : 6 * size] = 1.0
+    return cond

@@ -15,6 +15,7 @@ import torch
 from safetensors.torch import load_file
 
 from pipelines.render import main
+from pipelines.speed_options import FAST_PRESET
 from render_fixtures import AUDIO_S, FPS, RATE, write_render_inputs
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -89,3 +90,25 @@ def test_head_audio_guidance_option_reaches_the_sampler(inputs, tmp_path, capsys
     capsys.readouterr()
     assert torch.equal(latents["same"], latents["plain"])
     assert not torch.allclose(latents["head"], latents["plain"], atol=1e-4)
+
+
+def test_speed_preset_option_reaches_the_sampler(inputs, tmp_path, capsys, monkeypatch):
+    """--speed fast samples the fast preset's share of the steps with its scheduler and lossy switches; the default
+    is lossless (the asked steps and scheduler, no lossy switch)."""
+    import pipelines.render as render
+
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    seen, sample = [], render.sample_video
+
+    def recording(model, cond, settings, options, **kwargs):
+        seen.append((settings.steps, settings.scheduler, kwargs["speed"].lossy()))
+        return sample(model, cond, settings, options, **kwargs)
+
+    monkeypatch.setattr(render, "sample_video", recording)
+    for name, extra in (("lossless", []), ("fast", ["--speed", "fast"])):
+        out = tmp_path / name
+        out.mkdir()
+        assert main([*_arguments(inputs, out), "--steps", "5", *extra]) == 0
+    capsys.readouterr()
+    fast = (FAST_PRESET.steps(5), FAST_PRESET.scheduler, FAST_PRESET.options.lossy())
+    assert seen == [(5, "ddim", {}), fast] and fast != seen[0]

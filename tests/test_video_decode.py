@@ -8,12 +8,17 @@ from pipelines.conditions import HALLO_REGIONS, LINGUALINKER_REGIONS, RegionMask
 from pipelines.errors import PortraitInputError
 from pipelines.video_decode import (
     BackgroundStabilizer,
+    DECODE_BUDGET_BYTES,
+    LOW_VRAM_DECODE_BUDGET_BYTES,
+    MIN_TILE,
+    DecodePlan,
     FrameCollector,
-    auto_chunk_size,
     autoencoder_frame_decoder,
+    decode_ceiling,
     decode_video_chunks,
     estimate_decode_bytes,
     head_mask_of,
+    plan_decode,
     video_frame_count,
 )
 
@@ -92,14 +97,58 @@ def test_progress_exception_cancels_after_the_current_chunk():
     assert calls == [3, 6]
 
 
-def test_auto_chunk_size_follows_free_memory_within_bounds():
-    frame = estimate_decode_bytes(512, 512)
-    assert frame == 512 * 512 * 2048 * 4
-    assert auto_chunk_size(0, frame) == 1
-    assert auto_chunk_size(4 * frame, frame) == 2  # half of the free memory
-    assert auto_chunk_size(20 * frame, frame) == 10
-    assert auto_chunk_size(10**15, frame) == 64
-    assert auto_chunk_size(10**15, frame, max_chunk=8) == 8
+def test_decode_chunks_follow_free_memory_within_bounds():
+    frame = estimate_decode_bytes(64, 64)
+    assert frame == 64 * 64 * 2048 * 4
+    assert plan_decode(4 * frame, frame, (8, 8)) == DecodePlan(2)  # half of the free memory
+    assert plan_decode(20 * frame, frame, (8, 8)) == DecodePlan(10)
+    assert plan_decode(10**15, frame, (8, 8)) == DecodePlan(64)
+    assert plan_decode(10**15, frame, (8, 8), max_chunk=8) == DecodePlan(8)
+
+
+@pytest.mark.parametrize("budget_gb", [0.5, 1, 2, 3.5, 8])
+def test_decode_chunk_obeys_the_memory_budget_it_is_given(budget_gb):
+    """512 x 512 frames with ComfyUI's SD-VAE estimate in fp16 (about 1.1 GB each) on an 80 GB device: the chunk
+    stays within the budget and uses it (one more frame would not fit); a budget under one frame decodes in tiles
+    whose share of the frame fits it."""
+    frame, budget, latent = 2178 * 64 * 64 * 64 * 2, int(budget_gb * 2**30), (64, 64)
+    plan = plan_decode(80 * 2**30, frame, latent, max_bytes=budget)
+    if budget >= frame:
+        assert plan.tile is None
+        assert plan.chunk_size * frame <= budget < (plan.chunk_size + 1) * frame
+    else:
+        assert plan.chunk_size == 1 and plan.tile % MIN_TILE == 0
+        assert frame * plan.tile**2 / (64 * 64) <= budget < frame * (plan.tile + MIN_TILE) ** 2 / (64 * 64)
+    assert plan_decode(2 * budget, frame, latent, max_bytes=10**15) == plan  # the same budget from free memory
+    assert plan_decode(10**15, frame, latent).chunk_size * frame <= DECODE_BUDGET_BYTES  # the default ceiling
+
+
+def test_the_ceiling_bounds_gpu_chunks_only():
+    """On a GPU a chunk stays under 2 GB (1 GB in low-VRAM mode) whatever is free; on the CPU only half the free RAM
+    bounds it: a 512 x 512 frame over the GPU ceiling is not tiled there."""
+    assert decode_ceiling(torch.device("cuda", 0)) == DECODE_BUDGET_BYTES
+    assert decode_ceiling(torch.device("cuda", 0), low_vram=True) == LOW_VRAM_DECODE_BUDGET_BYTES < DECODE_BUDGET_BYTES
+    assert decode_ceiling(torch.device("cpu"), low_vram=True) is None
+    frame = 2178 * 64 * 64 * 64 * 4  # ComfyUI's SD-VAE estimate in fp32: 2.3 GB
+    assert plan_decode(64 * 2**30, frame, (64, 64), max_bytes=decode_ceiling(torch.device("cpu"))) == DecodePlan(15)
+    assert plan_decode(64 * 2**30, frame, (64, 64), max_bytes=DECODE_BUDGET_BYTES).tile == 56
+
+
+def test_a_frame_far_over_the_budget_decodes_in_the_smallest_tiles():
+    assert plan_decode(0, 10**9, (64, 64)) == DecodePlan(1, MIN_TILE)
+
+
+def test_tiled_decode_feeds_the_decoder_tiles_and_returns_whole_frames():
+    vae = tiny_autoencoder()
+    sides = []
+    vae.decoder.register_forward_pre_hook(lambda module, args: sides.append(tuple(args[0].shape[-2:])))
+    latents = torch.randn(2, 4, 20, 20)
+    whole = autoencoder_frame_decoder(tiny_autoencoder())(latents)
+    tiled = autoencoder_frame_decoder(vae, tile=8)(latents)
+    assert tiled.shape == whole.shape == (2, 40, 40, 3)
+    assert max(max(side) for side in sides) == 8 and len(sides) > 4
+    first_tile = autoencoder_frame_decoder(tiny_autoencoder())(latents[..., :8, :8])  # 16 x 16 px
+    torch.testing.assert_close(tiled[:, :12, :12], first_tile[:, :12, :12])  # the part no later tile blends into
 
 
 def test_frame_collector_fills_one_tensor_and_passes_chunks_on():

@@ -35,6 +35,33 @@ class TalkingVideo:
 
 
 @torch.no_grad()
+def talking_conditions(
+    model: PortraitModel, vae, encoder: AudioEncoder, style: FaceStyle, utterance: Utterance, sliders: dict[str, float],
+    size: int = 64, fps: float = 25.0, context_frames: int = 5,
+) -> tuple[VideoConditions, torch.Tensor]:
+    """The sampler's conditions for the person `style` speaking `utterance` with region sliders {'head', 'mouth',
+    'eyes'}, and the reference's raw latent 1 c h w; `context_frames` is AudioEncode's widget (Whisper encoders use
+    their own window)."""
+    reference = render_frames(style, FaceMotion.still(1), size)
+    raw_latent = encode_images(vae, reference)
+    audio = embed_audio(encoder, utterance.wave[None, None], utterance.sample_rate, fps, context_frames)
+    cond = VideoConditions(
+        reference_latent=raw_latent * model.config.latent_scale,
+        audio_blocks=audio.blocks.float(),
+        silence_block=audio.silence.float(),
+        masks=resize_region_masks(region_masks(style, size)[None], tuple(raw_latent.shape[-2:])),
+        region_scales=torch.tensor([[sliders[r] for r in LINGUALINKER_REGIONS]]),
+    )
+    return cond, raw_latent
+
+
+@torch.no_grad()
+def decoded_frames(vae, latents: torch.Tensor) -> torch.Tensor:
+    """Unscaled latents c f h w -> frames f 3 H W (RGB 0..1), DECODE_CHUNK frames per VAE call."""
+    return torch.cat([decode_latents(vae, chunk) for chunk in latents.transpose(0, 1).split(DECODE_CHUNK)])
+
+
+@torch.no_grad()
 def talking_video(
     model: PortraitModel,
     vae,
@@ -48,19 +75,7 @@ def talking_video(
     fps: float = 25.0,
     context_frames: int = 5,
 ) -> TalkingVideo:
-    """The person `style` speaking `utterance` with region sliders {'head', 'mouth', 'eyes'}; `context_frames` is
-    AudioEncode's widget (Whisper encoders use their own window)."""
-    config = model.config
-    reference = render_frames(style, FaceMotion.still(1), size)
-    raw_latent = encode_images(vae, reference)
-    audio = embed_audio(encoder, utterance.wave[None, None], utterance.sample_rate, fps, context_frames)
-    cond = VideoConditions(
-        reference_latent=raw_latent * config.latent_scale,
-        audio_blocks=audio.blocks.float(),
-        silence_block=audio.silence.float(),
-        masks=resize_region_masks(region_masks(style, size)[None], tuple(raw_latent.shape[-2:])),
-        region_scales=torch.tensor([[sliders[r] for r in LINGUALINKER_REGIONS]]),
-    )
-    latents = sample_video(model, cond, settings, long_video)[0] / config.latent_scale  # c f h w
-    frames = torch.cat([decode_latents(vae, chunk) for chunk in latents.transpose(0, 1).split(DECODE_CHUNK)])
-    return TalkingVideo(frames, decode_latents(vae, raw_latent)[0])
+    """The person `style` speaking `utterance` with region sliders, sampled and decoded (`talking_conditions`)."""
+    cond, raw_latent = talking_conditions(model, vae, encoder, style, utterance, sliders, size, fps, context_frames)
+    latents = sample_video(model, cond, settings, long_video)[0] / model.config.latent_scale  # c f h w
+    return TalkingVideo(decoded_frames(vae, latents), decode_latents(vae, raw_latent)[0])
