@@ -130,10 +130,7 @@ app.registerExtension({
       if (faces?.length && sources?.length === faces.length) {
         const images = sources.map((source) => {
           const image = new Image();
-          image.onload = () => {
-            this.setSize([this.size[0], Math.max(this.size[1], this.computeSize()[1])]);
-            app.graph.setDirtyCanvas(true, true);
-          };
+          image.onload = () => app.graph.setDirtyCanvas(true, true);
           image.src = viewUrl(source);
           return image;
         });

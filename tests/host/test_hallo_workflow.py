@@ -1,4 +1,5 @@
-"""The Hallo example workflow end to end in the real host, on tiny Hallo-shaped stand-ins of the released files."""
+"""The Hallo example workflow end to end in the real host, on tiny Hallo-shaped stand-ins of the released files (its
+net.pth converted to the net.safetensors the workflow loads)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import av
 import pytest
 
 from audio_speech import cut_wav
+from pipelines.hallo_checkpoint import convert_net_to_safetensors
 from scripts.comfy_host import PromptFailed
 from scripts.make_hallo_models import write_hallo_models
 from scripts.workflow_to_api import convert
@@ -26,7 +28,7 @@ SHORT_SECONDS = 0.6
 @pytest.fixture(scope="module")
 def hallo_host(comfy_host):
     pytest.importorskip("onnx", reason="the tiny glintr100 stand-in is exported with the onnx package")
-    write_hallo_models(comfy_host.models_dir)
+    convert_net_to_safetensors(write_hallo_models(comfy_host.models_dir)["net"])
     for path in INPUTS.iterdir():
         shutil.copy(path, comfy_host.input_dir / path.name)
     cut_wav(INPUTS / "speech.wav", comfy_host.input_dir / SHORT_SPEECH, SHORT_SECONDS)
@@ -44,7 +46,7 @@ def _prompt(host) -> dict:
 
 def test_hallo_workflow_names_the_released_files():
     nodes = {n["type"]: n["widgets_values"] for n in json.loads(WORKFLOW.read_text())["nodes"]}
-    assert nodes["HalloModelLoad"][0] == "hallo/net.pth"
+    assert nodes["HalloModelLoad"][0] == "hallo/net.safetensors"
     assert nodes["HalloFaceConditions"][0] == "face_analysis/models/glintr100.onnx"
     assert nodes["PortraitAudioEncoderLoader"][0] == "wav2vec2-base-960h"
     assert nodes["RegionMaskFromLandmarks"][0] == "hallo"
