@@ -199,3 +199,4 @@ def test_template_opens_clean_runs_and_keeps_its_layout(installed_host, template
     assert overlaps(before) == [] and overlaps(after) == []
     assert [n for n in before if not n["titleFits"]] == []
     assert {n["id"]: n["size"] for n in after} == {n["id"]: n["size"] for n in before}
+
