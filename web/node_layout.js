@@ -2,6 +2,7 @@
 // its video player) is reserved from the start. When the preview arrives it takes that space and scales inside it,
 // so the node does not grow over its neighbours.
 import { app } from "../../scripts/app.js";
+import { canvasWidget } from "./canvas_widget.js";
 
 const EXTENSION = "GatedPortrait.NodeLayout";
 // Node types that show a preview after a run -> the names of the front end's preview widgets they get.
@@ -16,12 +17,7 @@ const RESERVE_WIDGET = "gated_portrait_preview_space";
 // A widget holding PREVIEW_HEIGHT until one of `previewNames` is on the node; from then on it holds nothing and the
 // preview is kept to that height (it scales inside: the image preview and the video player fit their widget).
 function previewSpace(previewNames) {
-  return {
-    name: RESERVE_WIDGET,
-    type: RESERVE_WIDGET,
-    value: "",
-    serialize: false,
-    options: { serialize: false },
+  return canvasWidget(RESERVE_WIDGET, {
     computeLayoutSize(node) {
       const previews = (node.widgets ?? []).filter((w) => previewNames.includes(w.name));
       for (const preview of previews) {
@@ -34,7 +30,7 @@ function previewSpace(previewNames) {
       return { minHeight: height, maxHeight: height, minWidth: 1 };
     },
     draw() {},
-  };
+  });
 }
 
 app.registerExtension({
