@@ -10,6 +10,8 @@ from pathlib import Path
 
 import av
 import pytest
+import torch
+from safetensors.torch import load_file
 
 from audio_speech import cut_wav
 from pipelines.hallo_checkpoint import convert_net_to_safetensors
@@ -69,3 +71,20 @@ def test_pack_layout_masks_are_refused_by_a_hallo_model_naming_the_regions(hallo
         hallo_host.run_prompt(prompt)
     message = " ".join(e.get("exception_message", "") for e in failed.value.errors)
     assert "regions" in message and "Fix" in message
+
+
+def test_convert_node_writes_the_same_tensors_as_safetensors_and_the_loader_lists_it(hallo_host):
+    source = hallo_host.models_dir / "hallo" / "hallo"
+    copy = hallo_host.models_dir / "hallo" / "finetune"
+    copy.mkdir(exist_ok=True)
+    for name in ("net.pth", "net.json"):
+        shutil.copy(source / name, copy / name)
+    entry = hallo_host.run_prompt(
+        {"convert": {"class_type": "HalloConvertCheckpoint", "inputs": {"net_file": "finetune/net.pth"}}})
+    assert entry["outputs"]["convert"]["text"] == ["finetune/net.safetensors"]
+    original = torch.load(copy / "net.pth", weights_only=True)
+    converted = load_file(str(copy / "net.safetensors"))
+    assert converted.keys() == original.keys() and all(torch.equal(converted[k], original[k]) for k in original)
+
+    (choices, _), *_ = [spec for spec in hallo_host.object_info()["HalloModelLoad"]["input"]["required"].values()]
+    assert {"finetune/net.pth", "finetune/net.safetensors", "hallo/net.safetensors"} <= set(choices)
