@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-import folder_paths
-
 import os
+
+import folder_paths
 
 from ..pipelines.hallo_checkpoint import convert_net_to_safetensors, load_hallo_model
 from ..pipelines.hallo_face import ArcFaceEmbedder, with_hallo_face
@@ -41,8 +41,8 @@ class HalloModelLoad:
             "required": {
                 "net_file": (_files(".safetensors", ".pth"), {"tooltip": (
                     "Hallo's net.pth (hallo/net.pth inside pretrained_models), in ComfyUI/models/hallo/, or the "
-                    "net.safetensors that 'Convert Hallo net.pth to safetensors' (or the pack's install step) writes "
-                    "beside it. A JSON config with the same name next to it overrides the architecture (fine-tunes "
+                    "net.safetensors that 'Convert Hallo net.pth to safetensors' (or scripts/convert_hallo_net.py) "
+                    "writes beside it. A JSON config with the same name next to it overrides the architecture (fine-tunes "
                     "of other sizes).")}),
                 "dtype": (["auto", "fp16", "bf16", "fp32"], {"default": "auto", "tooltip": (
                     "Weight precision. auto follows ComfyUI's choice for the device (fp16/bf16 on GPUs, fp32 on CPU).")}),

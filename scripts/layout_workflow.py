@@ -4,8 +4,8 @@
 
 Columns come from the saved x positions (one column per distinct x, left to right), the order inside a column from
 the saved y. Each node gets the size the editor gives a new node (`computeSize` with the pack's web extension, so
-preview space is reserved, plus room for widget values) and at least the width its title needs; all nodes of a column share the column's widest
-width; a note keeps its saved height. The workflow files are rewritten in place.
+preview space is reserved, plus room for widget values) and at least the width its title needs; all nodes of a
+column share the column's widest width; a note keeps its saved height. The workflow files are rewritten in place.
 """
 
 from __future__ import annotations

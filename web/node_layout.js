@@ -23,7 +23,9 @@ function previewSpace(previewNames) {
       for (const preview of previews) {
         if (preview.gatedPortraitKept) continue;
         const own = preview.computeLayoutSize?.bind(preview);
-        preview.computeLayoutSize = (target) => ({ ...(own?.(target) ?? {}), minHeight: PREVIEW_HEIGHT, maxHeight: PREVIEW_HEIGHT });
+        preview.computeLayoutSize = (target) => ({
+          ...(own?.(target) ?? {}), minHeight: PREVIEW_HEIGHT, maxHeight: PREVIEW_HEIGHT,
+        });
         preview.gatedPortraitKept = true;
       }
       const height = previews.length ? 0 : PREVIEW_HEIGHT;

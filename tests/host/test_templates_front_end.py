@@ -94,7 +94,8 @@ FRONT_END_PROMPT = """async () => {
 }"""
 
 #: Resolves when every node that received an image preview has loaded it.
-PREVIEWS_LOADED = """() => window.comfyAPI.app.app.graph.nodes.every((n) => !n.imgs?.length || n.imgs.every((i) => i.complete))"""
+PREVIEWS_LOADED = """() => window.comfyAPI.app.app.graph.nodes
+  .every((node) => !node.imgs?.length || node.imgs.every((image) => image.complete))"""
 
 
 def overlaps(nodes: list[dict]) -> list[str]:
