@@ -5,7 +5,8 @@
 Columns come from the saved x positions (one column per distinct x, left to right), the order inside a column from
 the saved y. Each node gets the size the editor gives a new node (`computeSize` with the pack's web extension, so
 preview space is reserved, plus room for widget values) and at least the width its title needs; all nodes of a
-column share the column's widest width; a note keeps its saved height. The workflow files are rewritten in place.
+column share the column's widest width; a note keeps its saved height. The view a workflow opens with shows the whole
+graph. The workflow files are rewritten in place.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ COLUMN_GAP = 50
 ROW_GAP = 40
 ORIGIN = (40, 60)
 NOTE_TYPES = ("Note", "MarkdownNote")
+#: The view a template opens with: the whole graph in a 1600 x 1000 window, clear of the editor's side and top bars
+#: (screen = (graph + offset) x scale).
+OPENING_VIEW = {"scale": 0.7, "offset": [60, 90]}
 #: Width added to a node with widgets so their values show (what the editor adds to a new node's computed width).
 WIDGET_VALUE_ROOM = 60
 
@@ -72,6 +76,7 @@ def main(argv: list[str] | None = None) -> None:
             settled_bounds(opened.page)
             measured = opened.page.evaluate(SIZES, WIDGET_VALUE_ROOM)
             lay_out(workflow, {m["id"]: m["size"] for m in measured}, measured[0]["titleHeight"])
+            workflow.setdefault("extra", {})["ds"] = OPENING_VIEW
             second_line = path.read_text().splitlines()[1]
             indent = len(second_line) - len(second_line.lstrip())  # the file's own indentation
             path.write_text(json.dumps(workflow, indent=indent) + "\n")

@@ -2,8 +2,8 @@
 ComfyUI-Manager installs it: a copy of the pack in custom_nodes/ and `python install.py` run in it, nothing else by
 hand (the Hallo template additionally gets tiny Hallo-shaped stand-ins, its net.pth converted by the pack's converter).
 
-Each template is opened as Browse Templates opens it (listed by /workflow_templates, loaded with `app.loadGraphData`
-and openSource 'template') and queued through the front end: the demo exactly as it opens, the others at tiny
+Each template is opened from the editor's template browser (Browse Templates, the pack's category, the template's
+card) and queued through the front end: the demo exactly as it opens, the others at tiny
 settings (2 steps, shorter speech). Checked:
 no missing node types, no dialog (missing models or nodes), no two nodes overlapping before or after the run, node
 sizes unchanged by the run's previews, every title fits its node, no console error from the pack's files, the run
@@ -36,18 +36,20 @@ SHORT_SPEECH = {"speech.wav": ("speech_short.wav", 0.6), "long_speech.wav": ("lo
 #: Seconds a template may take to run (the demo as shipped is the longest; a busy 2-core machine).
 RUN_TIMEOUT_S = 300
 
-#: Opens a template the way the template browser does; returns the module that lists it and its node types that
-#: the page does not know.
-OPEN_TEMPLATE = """async (id) => {
-  const app = window.comfyAPI.app.app, api = window.comfyAPI.api.api;
+#: The module whose templates list `id` (what Browse Templates shows), the template's node count and the node types
+#: in it that the page does not know.
+LISTED_TEMPLATE = """async (id) => {
+  const api = window.comfyAPI.api.api;
   const listed = await api.getWorkflowTemplates();
   const module = Object.keys(listed).find((name) => listed[name].includes(id));
   if (!module) return { module: null, listed };
   const workflow = await (await fetch(api.apiURL(`/workflow_templates/${module}/${id}.json`))).json();
   const missing = workflow.nodes.map((n) => n.type).filter((type) => !(type in LiteGraph.registered_node_types));
-  await app.loadGraphData(workflow, true, true, id, { openSource: "template" });
-  return { module, missing };
+  return { module, nodes: workflow.nodes.length, missing };
 }"""
+
+#: Resolves when the canvas holds `count` nodes (the template has loaded).
+GRAPH_HAS = """(count) => window.comfyAPI.app.app.graph.nodes.length === count"""
 
 #: Texts of the dialogs open on the page (the missing-models and missing-nodes warnings are dialogs).
 OPEN_DIALOGS = """() => [...document.querySelectorAll(".p-dialog")].map((d) => d.innerText.trim().slice(0, 400))"""
@@ -107,6 +109,16 @@ def overlaps(nodes: list[dict]) -> list[str]:
             if ax < bx + bw and bx < ax + aw and ay < by + bh and by < ay + ah:
                 found.append(f"{a['type']} ({a['id']}) and {b['type']} ({b['id']})")
     return found
+
+
+def open_from_template_browser(page, template: str) -> None:
+    """Browse Templates, the pack's category, the template's card: what a user clicks (on an emptied canvas, so the
+    template's nodes are all the canvas holds once it has loaded)."""
+    page.evaluate("() => window.comfyAPI.app.app.graph.clear()")
+    page.evaluate("() => window.comfyAPI.app.app.extensionManager.command.execute('Comfy.BrowseTemplates')")
+    page.get_by_text(PACK_FOLDER_NAME, exact=True).first.click()
+    page.get_by_text(template, exact=True).click()
+    page.locator(".p-dialog").first.wait_for(state="detached", timeout=30_000)
 
 
 def declared_inputs(prompt: dict, object_info: dict) -> dict:
@@ -175,9 +187,11 @@ def test_install_put_the_demo_model_and_inputs_in_place(installed_host):
 def test_template_opens_clean_runs_and_keeps_its_layout(installed_host, template, tmp_path):
     with front_end_page(installed_host.url, tmp_path / "profile", (1600, 1000)) as opened:
         page = opened.page
-        loaded = page.evaluate(OPEN_TEMPLATE, template)
-        assert loaded["module"] == PACK_FOLDER_NAME, loaded
-        assert loaded["missing"] == []
+        listed = page.evaluate(LISTED_TEMPLATE, template)
+        assert listed["module"] == PACK_FOLDER_NAME, listed
+        assert listed["missing"] == []
+        open_from_template_browser(page, template)
+        page.wait_for_function(GRAPH_HAS, arg=listed["nodes"], timeout=30_000)
         page.wait_for_timeout(1500)  # the missing-models dialog opens after the graph is configured
         assert page.evaluate(OPEN_DIALOGS) == []
         before = page.evaluate(LAYOUT)
