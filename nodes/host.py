@@ -18,7 +18,7 @@ PACK_FOLDERS = {
     "gated_portrait": ("gated_portrait", {".safetensors", ".pth", ".ckpt", ".pt", ".bin"}),
     "animatediff_models": ("animatediff_models", {".safetensors", ".ckpt", ".pth", ".pt"}),
     "face_landmarkers": ("face_landmarkers", {".task", ".tflite"}),
-    "hallo": ("hallo", {".pth", ".onnx"}),
+    "hallo": ("hallo", {".safetensors", ".pth", ".onnx"}),
 }
 
 
@@ -27,15 +27,23 @@ PACK_MODELS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(_
 INSTALLED_FOLDERS = ("audio_encoders",)
 
 
+def same_folder_listed(path: str, paths: list[str]) -> bool:
+    """True when `path` is one of `paths` once links are resolved (ComfyUI's models/ may link to the pack's)."""
+    target = os.path.realpath(path)
+    return any(os.path.realpath(known) == target for known in paths)
+
+
 def register_model_folders() -> None:
-    """Add the pack's model folders to `folder_paths` (idempotent, no folder is created)."""
+    """Add the pack's model folders to `folder_paths` (idempotent, no folder is created, none listed twice)."""
     for name in INSTALLED_FOLDERS:
-        folder_paths.add_model_folder_path(name, os.path.join(PACK_MODELS_DIR, name))
+        path = os.path.join(PACK_MODELS_DIR, name)
+        if not same_folder_listed(path, folder_paths.get_folder_paths(name)):
+            folder_paths.add_model_folder_path(name, path)
     for name, (sub, exts) in PACK_FOLDERS.items():
         path = os.path.join(folder_paths.models_dir, sub)
         if name in folder_paths.folder_names_and_paths:
             paths, known = folder_paths.folder_names_and_paths[name]
-            if path not in paths:
+            if not same_folder_listed(path, paths):
                 paths.append(path)
             folder_paths.folder_names_and_paths[name] = (paths, set(known) | exts)
         else:
@@ -43,13 +51,14 @@ def register_model_folders() -> None:
 
 
 def list_model_dirs(folder_name: str, marker: str = "config.json") -> list[str]:
-    """Sub-folders (one level) of a model folder that contain `marker`, e.g. HF model folders."""
+    """Sub-folders (one level) of a model folder that contain `marker`, e.g. HF model folders; each name once (the
+    first root that has it wins, as in `resolve_model_dir`)."""
     found = []
     for root in folder_paths.get_folder_paths(folder_name):
         if not os.path.isdir(root):
             continue
         for entry in sorted(os.listdir(root)):
-            if os.path.isfile(os.path.join(root, entry, marker)):
+            if entry not in found and os.path.isfile(os.path.join(root, entry, marker)):
                 found.append(entry)
     return found
 

@@ -3,15 +3,19 @@
 `net.pth` is one flat dict of the five trained networks, each key `<prefix>.<key>`; the prefix is the attribute
 name in Hallo's inference wrapper. Every key must be used and every shape must fit (2656 keys for the release),
 otherwise a CheckpointError names the file and the differing keys in the file's own naming. The file is read
-with `torch.load(weights_only=True)` only.
+with `torch.load(weights_only=True)` only; `convert_net_to_safetensors` writes it once as `net.safetensors`, which
+loads the same way (and which the ComfyUI front end can check, unlike a pickle).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
+import shutil
 from pathlib import Path
 
 import torch
+from safetensors.torch import save_file
 
 from .checkpoint_io import compare_keys, read_state_dict
 from .config import PortraitModelConfig
@@ -72,14 +76,19 @@ def hallo_state_dict(model: PortraitModel) -> dict[str, torch.Tensor]:
     }
 
 
-def load_hallo_state_dict(model: PortraitModel, state: dict[str, torch.Tensor], source: str, assign: bool = False) -> None:
-    """Load a net.pth-style dict into the model: all keys used, all shapes right, or a CheckpointError."""
+def check_hallo_layout(model: PortraitModel, state: dict[str, torch.Tensor], source: str) -> None:
+    """CheckpointError naming the differing keys unless `state` has exactly the model's net.pth keys and shapes."""
     report = compare_keys(hallo_key_shapes(model), state)
     if not report.clean:
         raise CheckpointError(
             f"{source}: does not match Hallo's net.pth layout for this config: {report.describe()}. "
             "Fix: use the released pretrained_models/hallo/net.pth unchanged."
         )
+
+
+def load_hallo_state_dict(model: PortraitModel, state: dict[str, torch.Tensor], source: str, assign: bool = False) -> None:
+    """Load a net.pth-style dict into the model: all keys used, all shapes right, or a CheckpointError."""
+    check_hallo_layout(model, state, source)
     renamed = {}
     for key, value in state.items():
         prefix, rest = key.split(".", 1)
@@ -100,3 +109,42 @@ def load_hallo_model(
         model = PortraitModel(config)
     load_hallo_state_dict(model, read_state_dict(net_pth), str(net_pth), assign=True)
     return model.to(dtype).eval()
+
+
+def shared_storage_free(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The same tensors, contiguous, with a copy for each one whose memory an earlier one already holds
+    (safetensors stores no shared memory; `torch.load` keeps the sharing of the saved dict)."""
+    seen, free = set(), {}
+    for key, tensor in state.items():
+        tensor = tensor.detach().contiguous()
+        storage = (tensor.untyped_storage().data_ptr(), tensor.device.type)
+        free[key] = tensor.clone() if storage in seen and tensor.numel() else tensor
+        seen.add(storage)
+    return free
+
+
+def convert_net_to_safetensors(net_pth: str | Path, target: str | Path | None = None) -> Path:
+    """Write Hallo's net.pth as a safetensors file (default: `net.safetensors` beside it); returns its path.
+
+    The .pth is read with `torch.load(weights_only=True)` and every key and shape is checked against the Hallo
+    config it belongs to (`hallo_config`), so a file holding code, or not shaped like net.pth, is refused and
+    nothing is written. A config sidecar (`net.json`) is copied beside the new file, so it loads the same model.
+    """
+    net_pth = Path(net_pth)
+    target = net_pth.with_suffix(".safetensors") if target is None else Path(target)
+    if target.suffix != ".safetensors":
+        raise CheckpointError(f"{target}: the converted file must end in .safetensors. Fix: name it <name>.safetensors.")
+    state = read_state_dict(net_pth)
+    with torch.device("meta"):
+        model = PortraitModel(hallo_config(net_pth))
+    check_hallo_layout(model, state, str(net_pth))
+    sidecar = net_pth.with_suffix(".json")
+    if sidecar.is_file() and target.with_suffix(".json") != sidecar:
+        shutil.copyfile(sidecar, target.with_suffix(".json"))
+    partial = target.with_name(target.name + ".part")
+    try:
+        save_file(shared_storage_free(state), str(partial), metadata={"format": "pt", "source": net_pth.name})
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+    return target

@@ -82,6 +82,8 @@ class ComfyHost:
     `base_dir` must be an empty or absent folder this host owns. `models_dir`, `input_dir` and `output_dir`
     default to the host's own folders under `base_dir`; pass them to share models or keep outputs.
     `front_end`: serve the real front end (the comfyui-frontend-package wheel) instead of a stub page.
+    `pack_dir`: the pack folder the host imports: this repository (linked into custom_nodes/) by default, or a copy
+    already placed at `base_dir/custom_nodes/<PACK_FOLDER_NAME>` (a user's clone, as the install test makes).
     """
 
     def __init__(
@@ -95,6 +97,7 @@ class ComfyHost:
         python: str = sys.executable,
         start_timeout: float = 180.0,
         front_end: bool = False,
+        pack_dir: Path = REPO_ROOT,
     ):
         self.base_dir = Path(base_dir).resolve()
         self.models_dir = Path(models_dir).resolve() if models_dir else self.base_dir / "models"
@@ -106,6 +109,7 @@ class ComfyHost:
         self.python = python
         self.start_timeout = start_timeout
         self.front_end = front_end
+        self.pack_dir = Path(pack_dir).resolve()
         self.port: int | None = None
         self.start_seconds: float | None = None
         self._process: subprocess.Popen | None = None
@@ -121,10 +125,11 @@ class ComfyHost:
         self.stop()
 
     def _prepare_base_dir(self) -> None:
-        """custom_nodes/<pack> -> this repository; models/ -> `models_dir` when that lives elsewhere."""
+        """custom_nodes/<pack> -> `pack_dir` unless it is there; models/ -> `models_dir` when that lives elsewhere."""
         custom_nodes = self.base_dir / "custom_nodes"
         custom_nodes.mkdir(parents=True, exist_ok=True)
-        (custom_nodes / PACK_FOLDER_NAME).symlink_to(REPO_ROOT, target_is_directory=True)
+        if self.pack_dir != custom_nodes / PACK_FOLDER_NAME:
+            (custom_nodes / PACK_FOLDER_NAME).symlink_to(self.pack_dir, target_is_directory=True)
         self.models_dir.mkdir(parents=True, exist_ok=True)
         if self.models_dir != self.base_dir / "models":
             (self.base_dir / "models").symlink_to(self.models_dir, target_is_directory=True)

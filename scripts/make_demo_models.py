@@ -57,20 +57,22 @@ def copy_if_changed(source: Path, target: Path) -> None:
         shutil.copyfile(source, target)
 
 
-def write_demo_models(models_dir: Path) -> dict[str, Path]:
-    """Create the three demo model files under `models_dir` unless present; returns their paths."""
-    from scripts.tiny_encoders import save_tiny_encoder
-
-    paths = {
-        "model": models_dir / "gated_portrait" / DEMO_MODEL,
-        "vae": models_dir / "vae" / DEMO_VAE,
-        "encoder": models_dir / "audio_encoders" / DEMO_ENCODER,
-    }
+def copy_demo_model(models_dir: Path) -> dict[str, Path]:
+    """Copy the shipped demo model and its VAE under `models_dir` (what install.py puts into a user's ComfyUI)."""
+    paths = {"model": models_dir / "gated_portrait" / DEMO_MODEL, "vae": models_dir / "vae" / DEMO_VAE}
     for path in paths.values():
         path.parent.mkdir(parents=True, exist_ok=True)
-    copy_if_changed(SHIPPED_DIR / DEMO_MODEL, paths["model"])
-    copy_if_changed(SHIPPED_DIR / DEMO_VAE, paths["vae"])
+        copy_if_changed(SHIPPED_DIR / path.name, path)
+    return paths
+
+
+def write_demo_models(models_dir: Path) -> dict[str, Path]:
+    """The demo model and VAE, plus the tests' tiny random encoder, under `models_dir`; returns their paths."""
+    from scripts.tiny_encoders import save_tiny_encoder
+
+    paths = {**copy_demo_model(models_dir), "encoder": models_dir / "audio_encoders" / DEMO_ENCODER}
     if not (paths["encoder"] / "config.json").is_file():
+        paths["encoder"].parent.mkdir(parents=True, exist_ok=True)
         save_tiny_encoder(str(paths["encoder"]), "xlsr_mean")
     return paths
 

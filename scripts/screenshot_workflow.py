@@ -2,10 +2,10 @@
 
     .venv/bin/python -m scripts.screenshot_workflow example_workflows/gated_portrait_demo.json docs/graph_demo.png
 
-Starts a host serving the real front end with the demo models and the inputs of example_workflows/input/ in place
-(so every file widget shows its value and no missing-model dialog opens), loads the workflow with the front end's
-own `app.loadGraphData`, hides the menus (focus mode), sizes the window to the graph's aspect ratio plus a border, fits
-the view to the nodes and saves the canvas region they cover.
+Starts a host serving the real front end with the demo models, the Hallo stand-ins and the inputs of
+example_workflows/input/ in place (so every file widget shows its value and no missing-model dialog opens), loads the
+workflow with the front end's own `app.loadGraphData`, hides the menus (focus mode), sizes the window to the graph's
+aspect ratio plus a border, fits the view to the nodes and saves the canvas region they cover.
 """
 
 from __future__ import annotations
@@ -16,11 +16,15 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from scripts.browser_page import FIRST_VISIT_DONE, front_end_page, save_settings
+from pipelines.hallo_checkpoint import convert_net_to_safetensors
+from scripts.browser_page import FIRST_VISIT_DONE, FrontEndPage, front_end_page, save_settings
 from scripts.comfy_host import REPO_ROOT, ComfyHost
 from scripts.make_demo_models import write_demo_models
+from scripts.make_hallo_models import write_hallo_models
 
 INPUT_DIR = REPO_ROOT / "example_workflows" / "input"
 #: Width of the picture in CSS pixels; its height follows the graph. Saved at DEVICE_SCALE x this size.
@@ -82,27 +86,36 @@ def settled_bounds(page) -> list[float]:
     return bounds
 
 
-def screenshot_workflow(workflow: Path, out: Path, width: int = WIDTH) -> None:
-    """Save the node graph of the UI-format `workflow` as a PNG at `out`."""
-    graph = json.loads(workflow.read_text())
-    with tempfile.TemporaryDirectory(prefix="gated-portrait-graph-") as base:
+@contextmanager
+def demo_editor(width: int, height: int, scale: float = 1.0) -> Iterator[FrontEndPage]:
+    """The editor, menus hidden, on a temporary host with the demo models, the Hallo stand-ins (net.safetensors) and
+    the inputs of example_workflows/input/ in place, so every file widget shows its value and no dialog opens."""
+    with tempfile.TemporaryDirectory(prefix="gated-portrait-editor-") as base:
         host = ComfyHost(Path(base) / "host", front_end=True)
         host.input_dir.mkdir(parents=True)
         for path in INPUT_DIR.iterdir():
             shutil.copy(path, host.input_dir / path.name)
         write_demo_models(host.models_dir)
+        convert_net_to_safetensors(write_hallo_models(host.models_dir)["net"])
         with host:
             save_settings(host.url, FIRST_VISIT_DONE | HIDDEN_CHROME)
-            with front_end_page(host.url, Path(base) / "profile", (width, width), DEVICE_SCALE) as opened:
-                opened.page.evaluate(LOAD, [graph, workflow.name])
-                bounds = settled_bounds(opened.page)
-                height = round(width * bounds[3] / bounds[2])
-                opened.page.set_viewport_size({"width": width + 2 * PAD, "height": height + 2 * PAD})
-                clip = opened.page.evaluate(FIT, [bounds, width / (width + 2 * PAD)])
-                out.parent.mkdir(parents=True, exist_ok=True)
-                opened.page.screenshot(path=out, clip=clip)
+            with front_end_page(host.url, Path(base) / "profile", (width, height), scale) as opened:
+                yield opened
                 for problem in opened.extension_problems():
                     print(f"front end: {problem}", file=sys.stderr)
+
+
+def screenshot_workflow(workflow: Path, out: Path, width: int = WIDTH) -> None:
+    """Save the node graph of the UI-format `workflow` as a PNG at `out`."""
+    graph = json.loads(workflow.read_text())
+    with demo_editor(width, width, DEVICE_SCALE) as opened:
+        opened.page.evaluate(LOAD, [graph, workflow.name])
+        bounds = settled_bounds(opened.page)
+        height = round(width * bounds[3] / bounds[2])
+        opened.page.set_viewport_size({"width": width + 2 * PAD, "height": height + 2 * PAD})
+        clip = opened.page.evaluate(FIT, [bounds, width / (width + 2 * PAD)])
+        out.parent.mkdir(parents=True, exist_ok=True)
+        opened.page.screenshot(path=out, clip=clip)
 
 
 def main(argv: list[str] | None = None) -> None:

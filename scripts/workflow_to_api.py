@@ -108,7 +108,7 @@ class _Graph:
 
 def convert(workflow: dict, object_info: dict) -> dict:
     """API-format prompt {node id: {"class_type", "inputs", "_meta"}} from a UI-format workflow."""
-    subgraphs = {graph["id"] for graph in workflow.get("definitions", {}).get("subgraphs", [])}
+    subgraphs = {graph["id"] for graph in (workflow.get("definitions") or {}).get("subgraphs") or []}
     graph = _Graph(workflow)
     prompt = {}
     for node_id, node in graph.nodes.items():

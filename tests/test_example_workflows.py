@@ -1,4 +1,5 @@
-"""Example workflows as shipped: a readable same-name .jpg thumbnail each, Hallo's model files listed in node properties."""
+"""Example workflows as shipped: a readable same-name .jpg thumbnail each, only model files the editor can check listed
+in node properties, and a note in the Hallo workflow saying where its other files come from."""
 
 from __future__ import annotations
 
@@ -26,20 +27,33 @@ def test_every_workflow_has_a_readable_jpg_thumbnail(workflow):
         assert len(set(image.convert("L").getdata())) > 32  # a picture, not a flat placeholder
 
 
-def test_hallo_workflow_lists_each_model_file_its_widgets_name():
-    nodes = json.loads((WORKFLOW_DIR / "hallo_checkpoints.json").read_text())["nodes"]
-    listed = {}
-    for node in nodes:
-        for model in node["properties"].get("models", []):
+#: What the editor's missing-models check can handle (MissingModelsWarning.vue in comfyui-frontend-package 1.32).
+CHECKABLE_SUFFIXES = (".safetensors", ".sft")
+
+
+@pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda p: p.stem)
+def test_listed_models_are_only_files_the_editor_can_check_and_download(workflow):
+    """A listed file the editor cannot handle (a pickle, an .onnx, a folder) raises a dialog that never clears."""
+    for node in json.loads(workflow.read_text())["nodes"]:
+        values = set(node.get("widgets_values") or [])
+        for model in node.get("properties", {}).get("models", []):
             assert set(model) == {"name", "url", "directory"} and model["url"].startswith("https://huggingface.co/")
-            listed[node["type"], model["name"]] = model["directory"]
+            assert model["name"].endswith(CHECKABLE_SUFFIXES) and model["url"].endswith(model["name"].split("/")[-1])
+            assert model["name"] in values, "the editor only checks a listed file its widget selects"
+
+
+def test_hallo_workflow_loads_the_converted_net_and_its_note_says_where_each_file_comes_from():
+    nodes = json.loads((WORKFLOW_DIR / "hallo_checkpoints.json").read_text())["nodes"]
     values = {n["type"]: n["widgets_values"][0] for n in nodes}
-    assert listed[("HalloModelLoad", values["HalloModelLoad"])] == "hallo"
-    assert listed[("HalloFaceConditions", values["HalloFaceConditions"])] == "hallo"
-    assert listed[("VAELoader", values["VAELoader"])] == "vae"
-    encoder = values["PortraitAudioEncoderLoader"]
-    assert {name for kind, name in listed if kind == "PortraitAudioEncoderLoader"} == {
-        f"{encoder}/config.json", f"{encoder}/preprocessor_config.json", f"{encoder}/model.safetensors"}
+    assert values["HalloModelLoad"] == "hallo/net.safetensors"
+    assert [m["directory"] for n in nodes for m in n["properties"].get("models", [])] == ["vae"]
+    (note,) = [n["widgets_values"][0] for n in nodes if n["type"] == "MarkdownNote"]
+    for url in ("https://huggingface.co/fudan-generative-ai/hallo/resolve/main/hallo/net.pth",
+                "https://huggingface.co/fudan-generative-ai/hallo/resolve/main/face_analysis/models/glintr100.onnx",
+                "https://huggingface.co/facebook/wav2vec2-base-960h"):
+        assert url in note
+    assert "Convert Hallo net.pth to safetensors" in note and values["HalloFaceConditions"] in note
+    assert values["PortraitAudioEncoderLoader"] in note
 
 
 def test_long_audio_workflow_runs_shift_fusion_over_its_own_long_clip():

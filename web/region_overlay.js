@@ -4,6 +4,7 @@
 // (ui.gated_portrait_source) once per run; region_geometry.js gives the same boxes as pipelines/region_masks.py.
 import { app } from "../../scripts/app.js";
 import { api } from "../../scripts/api.js";
+import { canvasWidget } from "./canvas_widget.js";
 import { regionBoxes } from "./region_geometry.js";
 
 const EXTENSION = "GatedPortrait.RegionOverlay";
@@ -72,12 +73,7 @@ function drawOverlay(ctx, image, face, settings, x, y, width, height) {
 }
 
 function regionsWidget() {
-  return {
-    name: WIDGET_NAME,
-    type: WIDGET_NAME,
-    value: "",
-    serialize: false,
-    options: { serialize: false },
+  return canvasWidget(WIDGET_NAME, {
     computeLayoutSize: () => ({ minHeight: MIN_HEIGHT, minWidth: 1 }),
     draw(ctx, node, width, y) {
       const height = this.computedHeight ?? MIN_HEIGHT;
@@ -93,7 +89,7 @@ function regionsWidget() {
       }
       drawOverlay(ctx, image, shown.faces[index], settingsOf(node), 10, y, width - 20, height - 4);
     },
-  };
+  });
 }
 
 function viewUrl({ filename, subfolder, type }) {
@@ -130,10 +126,7 @@ app.registerExtension({
       if (faces?.length && sources?.length === faces.length) {
         const images = sources.map((source) => {
           const image = new Image();
-          image.onload = () => {
-            this.setSize([this.size[0], Math.max(this.size[1], this.computeSize()[1])]);
-            app.graph.setDirtyCanvas(true, true);
-          };
+          image.onload = () => app.graph.setDirtyCanvas(true, true);
           image.src = viewUrl(source);
           return image;
         });

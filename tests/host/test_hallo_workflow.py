@@ -1,4 +1,5 @@
-"""The Hallo example workflow end to end in the real host, on tiny Hallo-shaped stand-ins of the released files."""
+"""The Hallo example workflow end to end in the real host, on tiny Hallo-shaped stand-ins of the released files (its
+net.pth converted to the net.safetensors the workflow loads)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,11 @@ from pathlib import Path
 
 import av
 import pytest
+import torch
+from safetensors.torch import load_file
 
 from audio_speech import cut_wav
+from pipelines.hallo_checkpoint import convert_net_to_safetensors
 from scripts.comfy_host import PromptFailed
 from scripts.make_hallo_models import write_hallo_models
 from scripts.workflow_to_api import convert
@@ -26,7 +30,7 @@ SHORT_SECONDS = 0.6
 @pytest.fixture(scope="module")
 def hallo_host(comfy_host):
     pytest.importorskip("onnx", reason="the tiny glintr100 stand-in is exported with the onnx package")
-    write_hallo_models(comfy_host.models_dir)
+    convert_net_to_safetensors(write_hallo_models(comfy_host.models_dir)["net"])
     for path in INPUTS.iterdir():
         shutil.copy(path, comfy_host.input_dir / path.name)
     cut_wav(INPUTS / "speech.wav", comfy_host.input_dir / SHORT_SPEECH, SHORT_SECONDS)
@@ -44,7 +48,7 @@ def _prompt(host) -> dict:
 
 def test_hallo_workflow_names_the_released_files():
     nodes = {n["type"]: n["widgets_values"] for n in json.loads(WORKFLOW.read_text())["nodes"]}
-    assert nodes["HalloModelLoad"][0] == "hallo/net.pth"
+    assert nodes["HalloModelLoad"][0] == "hallo/net.safetensors"
     assert nodes["HalloFaceConditions"][0] == "face_analysis/models/glintr100.onnx"
     assert nodes["PortraitAudioEncoderLoader"][0] == "wav2vec2-base-960h"
     assert nodes["RegionMaskFromLandmarks"][0] == "hallo"
@@ -67,3 +71,20 @@ def test_pack_layout_masks_are_refused_by_a_hallo_model_naming_the_regions(hallo
         hallo_host.run_prompt(prompt)
     message = " ".join(e.get("exception_message", "") for e in failed.value.errors)
     assert "regions" in message and "Fix" in message
+
+
+def test_convert_node_writes_the_same_tensors_as_safetensors_and_the_loader_lists_it(hallo_host):
+    source = hallo_host.models_dir / "hallo" / "hallo"
+    copy = hallo_host.models_dir / "hallo" / "finetune"
+    copy.mkdir(exist_ok=True)
+    for name in ("net.pth", "net.json"):
+        shutil.copy(source / name, copy / name)
+    entry = hallo_host.run_prompt(
+        {"convert": {"class_type": "HalloConvertCheckpoint", "inputs": {"net_file": "finetune/net.pth"}}})
+    assert entry["outputs"]["convert"]["text"] == ["finetune/net.safetensors"]
+    original = torch.load(copy / "net.pth", weights_only=True)
+    converted = load_file(str(copy / "net.safetensors"))
+    assert converted.keys() == original.keys() and all(torch.equal(converted[k], original[k]) for k in original)
+
+    (choices, _), *_ = [spec for spec in hallo_host.object_info()["HalloModelLoad"]["input"]["required"].values()]
+    assert {"finetune/net.pth", "finetune/net.safetensors", "hallo/net.safetensors"} <= set(choices)
