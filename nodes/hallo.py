@@ -12,7 +12,7 @@ from ..pipelines.hallo_checkpoint import convert_net_to_safetensors, load_hallo_
 from ..pipelines.hallo_face import ArcFaceEmbedder, with_hallo_face
 from ..pipelines.portrait_model import REFERENCE_ENCODINGS
 from ..pipelines.region_masks import HALLO_FACE_EXPAND
-from .host import compute_device, model_dtype, resolve_model_file, wrap_for_model_management
+from .host import compute_device, model_dtype, resolve_model_file
 from .model import PortraitModelHandle
 from .schema import PortraitLandmarks, PortraitModel, PortraitRegions, dtype_input, output
 
@@ -66,7 +66,7 @@ class HalloModelLoad(io.ComfyNode):
     def execute(cls, net_file: str, dtype: str, train_mode_quirk: bool, reference_encoding: str) -> io.NodeOutput:
         path = resolve_model_file("hallo", net_file)
         model = load_hallo_model(path, model_dtype(dtype, compute_device()), None, train_mode_quirk, reference_encoding)
-        return io.NodeOutput(PortraitModelHandle(wrap_for_model_management(model), model.config, net_file))
+        return io.NodeOutput(PortraitModelHandle.managed(model, net_file))
 
 
 class HalloFaceConditions(io.ComfyNode):

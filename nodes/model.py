@@ -26,6 +26,11 @@ class PortraitModelHandle:
     def model(self):
         return self.patcher.model
 
+    @classmethod
+    def managed(cls, model, name: str) -> "PortraitModelHandle":
+        """The socket value of a freshly loaded model, handed to the host's memory management."""
+        return cls(wrap_for_model_management(model), model.config, name)
+
 
 class ReferenceNetLoad(io.ComfyNode):
     """Loads ReferenceNet + gated denoising UNet + audio/identity projections from one pack-native file."""
@@ -51,9 +56,8 @@ class ReferenceNetLoad(io.ComfyNode):
 
     @classmethod
     def execute(cls, model_name: str, dtype: str) -> io.NodeOutput:
-        path = resolve_model_file("gated_portrait", model_name)
-        model = load_portrait_model(path, model_dtype(dtype, compute_device()))
-        return io.NodeOutput(PortraitModelHandle(wrap_for_model_management(model), model.config, model_name))
+        model = load_portrait_model(resolve_model_file("gated_portrait", model_name), model_dtype(dtype, compute_device()))
+        return io.NodeOutput(PortraitModelHandle.managed(model, model_name))
 
 
 class PortraitModelFromBase(io.ComfyNode):
@@ -88,8 +92,7 @@ class PortraitModelFromBase(io.ComfyNode):
         folder = "checkpoints" if sd15_unet in folder_paths.get_filename_list("checkpoints") else "diffusion_models"
         config = PortraitModelConfig.named(config)
         model = init_from_base(config, resolve_model_file(folder, sd15_unet), resolve_model_file("animatediff_models", motion_module))
-        model = model.to(model_dtype(dtype, compute_device())).eval()
-        return io.NodeOutput(PortraitModelHandle(wrap_for_model_management(model), config, sd15_unet))
+        return io.NodeOutput(PortraitModelHandle.managed(model.to(model_dtype(dtype, compute_device())).eval(), sd15_unet))
 
 
 def _sd15_files() -> list[str]:
