@@ -8,7 +8,7 @@ from ..pipelines.audio import LAYOUTS, audio_preview, embed_audio, load_audio_en
 from ..pipelines.audio.core_encoders import CORE_ENCODER_INPUT, CORE_OUTPUT_INPUT, embed_core_output, encoder_from_core
 from ..pipelines.errors import PortraitInputError
 from .host import compute_device, list_model_dirs, progress_callback, resolve_model_dir
-from .schema import PortraitAudio, PortraitAudioEncoder, output
+from .schema import Choice, PortraitAudio, PortraitAudioEncoder, output
 
 
 class PortraitAudioEncoderLoader(io.ComfyNode):
@@ -31,10 +31,10 @@ class PortraitAudioEncoderLoader(io.ComfyNode):
                 "portrait model was trained with."
             ),
             inputs=[
-                io.Combo.Input("encoder_folder", options=list_model_dirs("audio_encoders"), tooltip=(
+                Choice("encoder_folder", options=list_model_dirs("audio_encoders"), tooltip=(
                     "A model folder inside ComfyUI/models/audio_encoders, e.g. wav2vec2-base-960h (Hallo), "
                     "wav2vec2-xls-r-300m, or whisper-tiny.en (made by scripts/convert_whisper_tiny.py).")),
-                io.Combo.Input("layout", options=["auto", *LAYOUTS], default="auto", tooltip=(
+                Choice("layout", options=["auto", *LAYOUTS], default="auto", tooltip=(
                     "auto: whisper folders -> whisper_windows; wav2vec2 with 12 layers x 768 -> wav2vec2_stacked "
                     "(Hallo); other wav2vec2 -> xlsr_mean (LinguaLinker). Override to force a layout.")),
             ],

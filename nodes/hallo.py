@@ -14,7 +14,7 @@ from ..pipelines.portrait_model import REFERENCE_ENCODINGS
 from ..pipelines.region_masks import HALLO_FACE_EXPAND
 from .host import compute_device, model_dtype, resolve_model_file
 from .model import PortraitModelHandle
-from .schema import PortraitLandmarks, PortraitModel, PortraitRegions, dtype_input, output
+from .schema import Choice, PortraitLandmarks, PortraitModel, PortraitRegions, dtype_input, output
 
 NO_FACE_MODEL = "none (zero embedding)"
 
@@ -40,7 +40,7 @@ class HalloModelLoad(io.ComfyNode):
                 "eyes = expression."
             ),
             inputs=[
-                io.Combo.Input("net_file", options=_files(".safetensors", ".pth"), tooltip=(
+                Choice("net_file", options=_files(".safetensors", ".pth"), tooltip=(
                     "Hallo's net.pth (hallo/net.pth inside pretrained_models), in ComfyUI/models/hallo/, or the "
                     "net.safetensors that 'Convert Hallo net.pth to safetensors' (or scripts/convert_hallo_net.py) "
                     "writes beside it. A JSON config with the same name next to it overrides the architecture "
@@ -51,8 +51,8 @@ class HalloModelLoad(io.ComfyNode):
                     "ReferenceNet lead every temporal module, and the temporal modules of down_blocks.3 / up_blocks.0 "
                     "do not run. Off: no motion frames, all temporal modules run (not what the weights were trained "
                     "with).")),
-                io.Combo.Input("reference_encoding", options=list(REFERENCE_ENCODINGS), default="hallo_cfg_rows",
-                               tooltip=(
+                Choice("reference_encoding", options=list(REFERENCE_ENCODINGS), default="hallo_cfg_rows",
+                       tooltip=(
                     "hallo_cfg_rows (matches Hallo's outputs): the reference and motion frames are encoded and paired "
                     "with the CFG halves exactly as Hallo's released pipeline does (identity tokens alternating over "
                     "its batch rows, fp16 features). cond_identity: each image encoded once with the face's identity, "
@@ -89,7 +89,7 @@ class HalloFaceConditions(io.ComfyNode):
                                         tooltip="The landmarks output of the same RegionMaskFromLandmarks."),
                 io.Image.Input("image",
                                tooltip="The portrait the regions were built from (also GatedUNetSample's reference)."),
-                io.Combo.Input("face_recognition", options=[NO_FACE_MODEL] + _files(".onnx"), tooltip=(
+                Choice("face_recognition", options=[NO_FACE_MODEL] + _files(".onnx"), tooltip=(
                     "InsightFace's glintr100.onnx (face_analysis/models/ in Hallo's pretrained_models), in "
                     "ComfyUI/models/hallo/. 'none' gives a zero embedding: the identity then comes from the reference "
                     "only.")),
@@ -124,7 +124,7 @@ class HalloConvertCheckpoint(io.ComfyNode):
                 "Hallo's layout. Afterwards pick the .safetensors file in Load Hallo Checkpoint; the ComfyUI front end "
                 "can check it, and it loads without unpickling."
             ),
-            inputs=[io.Combo.Input("net_file", options=_files(".pth"),
+            inputs=[Choice("net_file", options=_files(".pth"),
                                    tooltip="Hallo's net.pth in ComfyUI/models/hallo/ (hallo/net.pth).")],
             outputs=[output(io.String, "net_file", "The converted file's name in the hallo model list.")],
             is_output_node=True,

@@ -11,7 +11,7 @@ from ..pipelines.face_landmarks import find_face_landmarks
 from ..pipelines.mask_preview import draw_region_preview
 from ..pipelines.region_masks import HALLO_FACE_EXPAND, LAYOUTS, RegionAreas, portrait_region_masks
 from .host import PACK_MODELS_DIR, resolve_model_file
-from .schema import PortraitLandmarks, PortraitRegions, output
+from .schema import Choice, PortraitLandmarks, PortraitRegions, output
 
 #: The pack's default face models, put there by `scripts/fetch_face_models.py` (make install).
 DEFAULT_FACE_MODELS = os.path.join(PACK_MODELS_DIR, "face")
@@ -47,7 +47,7 @@ class RegionMaskFromLandmarks(io.ComfyNode):
             ),
             inputs=[
                 io.Image.Input("image", tooltip="The portrait (RGB or RGBA, any aspect). The largest face is used."),
-                io.Combo.Input("layout", options=list(LAYOUTS), default="lingualinker", tooltip=(
+                Choice("layout", options=list(LAYOUTS), default="lingualinker", tooltip=(
                     "lingualinker: head, mouth, eyes boxes for the pack's region gates. hallo: Hallo's soft pose, "
                     "expression, lip masks (what Hallo checkpoints were trained with), in the same three outputs.")),
                 _area_slider("head_area", RegionAreas.head, "face-oval",
@@ -59,8 +59,8 @@ class RegionMaskFromLandmarks(io.ComfyNode):
                 io.Float.Input("face_expand_ratio", default=HALLO_FACE_EXPAND, min=0.5, max=4.0, step=0.05, tooltip=(
                     "Hallo layout: side ratio of the face box (Hallo's face_expand_ratio, 1.2). The lip box is always "
                     "x2.0.")),
-                io.Combo.Input("face_landmarker", options=[NO_TASK_FILE] + task_files, default=NO_TASK_FILE,
-                               optional=True, tooltip=(
+                Choice("face_landmarker", options=[NO_TASK_FILE] + task_files, default=NO_TASK_FILE,
+                       optional=True, tooltip=(
                     "none: the pack's own MediaPipe face models (468 points). Or a FaceLandmarker .task file from "
                     "models/face_landmarkers, e.g. Hallo's face_landmarker_v2_with_blendshapes.task (478 points).")),
                 io.String.Input("face_box", default="", optional=True, tooltip=(

@@ -10,7 +10,7 @@ from comfy_api.latest import io
 from ..pipelines.config import PortraitModelConfig, shipped_configs
 from ..pipelines.model_files import init_from_base, load_portrait_model
 from .host import compute_device, model_dtype, resolve_model_file, wrap_for_model_management
-from .schema import PortraitModel, dtype_input, output
+from .schema import Choice, PortraitModel, dtype_input, output
 
 
 @dataclass
@@ -46,8 +46,8 @@ class ReferenceNetLoad(io.ComfyNode):
                 "and identity projections) from models/gated_portrait. The model moves to the GPU only while sampling."
             ),
             inputs=[
-                io.Combo.Input("model_name", options=folder_paths.get_filename_list("gated_portrait"),
-                               tooltip="A .safetensors model saved by this pack, in ComfyUI/models/gated_portrait/."),
+                Choice("model_name", options=folder_paths.get_filename_list("gated_portrait"),
+                       tooltip="A .safetensors model saved by this pack, in ComfyUI/models/gated_portrait/."),
                 dtype_input(),
             ],
             outputs=[output(PortraitModel, "model", (
@@ -75,12 +75,12 @@ class PortraitModelFromBase(io.ComfyNode):
                 "The audio gates and projections stay untrained: use it to start training, not to animate."
             ),
             inputs=[
-                io.Combo.Input("sd15_unet", options=_sd15_files(), tooltip=(
+                Choice("sd15_unet", options=_sd15_files(), tooltip=(
                     "An SD1.5 checkpoint (models/checkpoints, original single file) or UNet (models/unet, diffusers "
                     "names).")),
-                io.Combo.Input("motion_module", options=folder_paths.get_filename_list("animatediff_models"),
-                               tooltip="AnimateDiff v2 motion module, e.g. mm_sd_v15_v2.ckpt, in models/animatediff_models."),
-                io.Combo.Input("config", options=shipped_configs(), default="sd15", tooltip=(
+                Choice("motion_module", options=folder_paths.get_filename_list("animatediff_models"),
+                       tooltip="AnimateDiff v2 motion module, e.g. mm_sd_v15_v2.ckpt, in models/animatediff_models."),
+                Choice("config", options=shipped_configs(), default="sd15", tooltip=(
                     "Architecture sizes (pipelines/configs): sd15 for real SD1.5 weights; tiny for tests.")),
                 dtype_input("Weight precision (auto follows ComfyUI)."),
             ],

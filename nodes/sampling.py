@@ -13,7 +13,7 @@ from ..pipelines.scheduling import SCHEDULERS
 from ..pipelines.speed_options import SpeedOptions
 from ..pipelines.video_conditions import video_conditions
 from .host import device_patchers, free_memory, load_to_device, sampling_callback, sampling_devices
-from .schema import PortraitAudio, PortraitLongVideo, PortraitModel, PortraitRegions, output
+from .schema import Choice, PortraitAudio, PortraitLongVideo, PortraitModel, PortraitRegions, output
 
 
 #: regional_guidance widget -> GuidanceScales.regional (None: decided by the model's audio module).
@@ -42,13 +42,13 @@ class ShiftFusionLongVideo(io.ComfyNode):
                 "continuation."
             ),
             inputs=[
-                io.Combo.Input("strategy", options=list(STRATEGIES), default="shift_fusion", tooltip=(
+                Choice("strategy", options=list(STRATEGIES), default="shift_fusion", tooltip=(
                     "shift_fusion: Sonic's time-aware position shift (no overlap, no motion frames). overlap: windows "
                     "sharing `overlap` frames, blended. motion_frames: clips in turn, each continuing the previous "
                     "one.")),
                 io.Int.Input("alpha", default=7, min=0, max=64, tooltip=(
                     "shift_fusion: frames the clip grid moves each denoising step (Sonic uses 7).")),
-                io.Combo.Input("seam", options=list(SEAMS), default="silent_pad", tooltip=(
+                Choice("seam", options=list(SEAMS), default="silent_pad", tooltip=(
                     "shift_fusion: silent_pad pads with silent frames so the end never blends into the start; "
                     "circular wraps the end onto the start exactly like Sonic's release (good for loops).")),
                 io.Int.Input("overlap", default=4, min=0, max=31, tooltip=(
@@ -94,8 +94,8 @@ class GatedUNetSample(io.ComfyNode):
                 _slider("mouth_scale", "mouth", "Hallo: lip"),
                 _slider("eyes_scale", "eyes", "Hallo: expression"),
                 io.Int.Input("steps", default=25, min=1, max=200, tooltip="Denoising steps (Hallo uses 40)."),
-                io.Combo.Input("scheduler", options=list(SCHEDULERS), default="ddim",
-                               tooltip="Noise scheduler (diffusers); DDIM is what the papers use."),
+                Choice("scheduler", options=list(SCHEDULERS), default="ddim",
+                       tooltip="Noise scheduler (diffusers); DDIM is what the papers use."),
                 io.Float.Input("cfg_image", default=3.5, min=1.0, max=15.0, step=0.1, tooltip=(
                     "Reference-image guidance: how strongly the output follows the portrait (Hallo 3.5, Sonic 2.0). "
                     "1 with cfg_audio 1 runs a single branch (fastest).")),
@@ -117,8 +117,8 @@ class GatedUNetSample(io.ComfyNode):
                     "Audio guidance outside the mouth, where the speech drives head and eyes; the mouth keeps "
                     "cfg_audio. 0 = cfg_audio everywhere. Lower it when the head overshoots or the face smears at "
                     "pauses; it also calms the head and the eyes.")),
-                io.Combo.Input("regional_guidance", options=list(REGIONAL_GUIDANCE), default="auto", optional=True,
-                               tooltip=(
+                Choice("regional_guidance", options=list(REGIONAL_GUIDANCE), default="auto", optional=True,
+                       tooltip=(
                     "Regional audio guidance: a region slider other than 1 also weights the audio CFG term over its "
                     "region (needs a third, audio-free CFG branch). auto = on for the pack's gated models, off for "
                     "Hallo checkpoints, whose sliders are Hallo's pose / face / lip branch weights with Hallo's "

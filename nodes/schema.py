@@ -16,9 +16,18 @@ DTYPES = ["auto", "fp16", "bf16", "fp32"]
 DTYPE_TOOLTIP = "Weight precision. auto follows ComfyUI's choice for the device (fp16/bf16 on GPUs, fp32 on CPU)."
 
 
-def dtype_input(tooltip: str = DTYPE_TOOLTIP) -> io.Combo.Input:
+class Choice(io.Combo.Input):
+    """A dropdown whose type is its list of choices, as in the legacy node form: ComfyUI 0.3.75 checks a queued value
+    against the choices only in that form (a V3 'COMBO' type goes unchecked there, so a missing model file would
+    reach the node instead of being refused when queued)."""
+
+    def get_io_type(self):
+        return list(self.options)
+
+
+def dtype_input(tooltip: str = DTYPE_TOOLTIP) -> Choice:
     """The loaders' `dtype` widget."""
-    return io.Combo.Input("dtype", options=DTYPES, default="auto", tooltip=tooltip)
+    return Choice("dtype", options=DTYPES, default="auto", tooltip=tooltip)
 
 
 def output(kind, name: str, tooltip: str | None = None) -> io.Output:

@@ -12,7 +12,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SECTION = "## For artists: the nodes and their sliders"
-#: V3 input types (`io.<Type>.Input`) the editor shows as widgets; any other type is a socket.
+#: V3 input types (`io.<Type>.Input`, and the pack's `Choice` dropdown) the editor shows as widgets; any other type
+#: is a socket.
 WIDGET_TYPES = {"Int", "Float", "String", "Boolean", "Combo"}
 
 
@@ -41,7 +42,7 @@ def string_constants(paths) -> dict[str, str]:
 
 def _input_call(call: ast.Call, helpers: dict[str, ast.FunctionDef]) -> ast.Call | None:
     """The `<type>.Input(...)` call an input entry makes, directly or through a module helper that returns it."""
-    if isinstance(call.func, ast.Attribute) and call.func.attr == "Input":
+    if isinstance(call.func, ast.Attribute) and call.func.attr == "Input" or getattr(call.func, "id", None) == "Choice":
         return call
     if isinstance(call.func, ast.Name) and call.func.id in helpers:
         (returned,) = [n.value for n in ast.walk(helpers[call.func.id]) if isinstance(n, ast.Return)]
@@ -69,7 +70,8 @@ def node_inputs() -> dict[str, dict[str, bool]]:
             # the name: a string in the Input call (also one inside a helper), else the helper's first argument
             name = typed.args[0] if isinstance(typed.args[0], ast.Constant) else entry.args[0]
             name = name.value if isinstance(name, ast.Constant) else constants[name.id]
-            inputs[name] = getattr(typed.func.value, "attr", None) in WIDGET_TYPES
+            kind = getattr(typed.func.value, "attr", None) if isinstance(typed.func, ast.Attribute) else "Combo"
+            inputs[name] = kind in WIDGET_TYPES
     return found
 
 

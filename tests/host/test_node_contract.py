@@ -29,3 +29,12 @@ def test_the_contract_tells_a_moved_widget_apart():
                                                "b": ["COMBO", {"default": "x", "options": ["x", "y"]}]}}}
     assert node_contract(moved) != node_contract(info)
     assert node_contract(v3_combo) == node_contract(info)
+
+
+def test_every_dropdown_is_served_as_its_list_of_choices(comfy_host):
+    """The form in which the host checks a queued value against the choices (a V3 'COMBO' goes unchecked there)."""
+    served = [(node_id, name, spec[0]) for node_id, info in comfy_host.pack_nodes().items()
+              for section in ("required", "optional") for name, spec in info["input"].get(section, {}).items()
+              if "options" in (spec[1] if len(spec) > 1 else {})]
+    assert len(served) >= 12
+    assert [(node_id, name) for node_id, name, kind in served if not isinstance(kind, list)] == []
