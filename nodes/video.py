@@ -7,6 +7,7 @@ import folder_paths
 import torch
 
 from ..pipelines.errors import PortraitInputError
+from ..pipelines.output_files import check_filename_prefix
 from ..pipelines.video_decode import (
     BackgroundStabilizer,
     FrameCollector,
@@ -128,11 +129,23 @@ class VAEDecodeVideo:
         "leaves no file. Odd frame sizes are padded by one edge pixel in the mp4 (H.264 needs even sizes)."
     )
 
+    @classmethod
+    def VALIDATE_INPUTS(cls, filename_prefix=None):
+        """The prefix is checked when the prompt is queued, before any node runs (None: it arrives by a link)."""
+        if filename_prefix is not None:
+            try:
+                check_filename_prefix(filename_prefix)
+            except PortraitInputError as error:
+                return str(error)
+        return True
+
     def decode(self, vae, latent, chunk_size, audio=None, fps=25.0, save_mp4=True, filename_prefix="GatedPortrait",
                return_frames=True, background_stabilize=0.0, reference=None, regions=None):
         if not (save_mp4 or return_frames):
             raise PortraitInputError("return_frames", "and save_mp4 are both off, so nothing would come out",
                                      "turn on return_frames or save_mp4")
+        if save_mp4:
+            check_filename_prefix(filename_prefix)  # again here: a prefix that arrives by a link is not validated
         latents = as_video_latents(latent["samples"])
         _check_image_vae(vae, latents)
         total = video_frame_count(latents)

@@ -38,6 +38,7 @@ from .face_landmarks import find_face_landmarks
 from .guidance import GuidanceScales
 from .long_video_schedule import SEAMS
 from .model_files import load_portrait_model
+from .portrait_fit import fit_image, fit_regions, mask_centre, plan_fit
 from .region_masks import portrait_region_masks
 from .sampler import STRATEGIES, LongVideoOptions, SamplerSettings, sample_video
 from .scheduling import SCHEDULERS
@@ -76,20 +77,26 @@ def read_audio(path: str) -> tuple[torch.Tensor, int]:
 
 
 def load_vae(folder: str, device: torch.device):
-    """A diffusers AutoencoderKL folder (config.json + weights), e.g. sd-vae-ft-mse."""
+    """A local diffusers AutoencoderKL folder (config.json + weights), e.g. sd-vae-ft-mse; never a hub name."""
     from diffusers import AutoencoderKL
 
     try:
-        return AutoencoderKL.from_pretrained(folder).to(device).eval()
+        return AutoencoderKL.from_pretrained(folder, local_files_only=True).to(device).eval()
     except (OSError, ValueError) as error:
         raise PortraitInputError("vae", f"{folder} is not a diffusers AutoencoderKL folder ({error})",
-                                 "give the folder holding config.json and diffusion_pytorch_model.safetensors") from error
+                                 "give the local folder holding config.json and diffusion_pytorch_model.safetensors "
+                                 "(a model-hub name is never downloaded)") from error
+
+
+def vae_factor(vae) -> int:
+    """Pixels per latent cell of a diffusers AutoencoderKL (8 for SD's)."""
+    return 2 ** (len(vae.config.block_out_channels) - 1)
 
 
 @torch.no_grad()
 def encode_reference(vae, image: torch.Tensor) -> torch.Tensor:
     """1 H W 3 (0..1) -> 1 c h w unscaled latent (the distribution's mode), H and W multiples of the VAE's factor."""
-    factor = 2 ** (len(vae.config.block_out_channels) - 1)
+    factor = vae_factor(vae)
     height, width = image.shape[1:3]
     if height % factor or width % factor:
         raise PortraitInputError("portrait", f"{width}x{height} px is not a multiple of {factor}",
@@ -101,7 +108,7 @@ def encode_reference(vae, image: torch.Tensor) -> torch.Tensor:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m pipelines.render", description=__doc__.split("\n\n")[0])
     io = parser.add_argument_group("inputs and output")
-    io.add_argument("--portrait", required=True, help="portrait image (PNG/JPEG), sides multiples of the VAE factor")
+    io.add_argument("--portrait", required=True, help="portrait image (PNG/JPEG), any size: scaled to the model's resolution")
     io.add_argument("--audio", required=True, help="speech file (anything ffmpeg decodes)")
     io.add_argument("--model", required=True, help="pack-native model (.safetensors with its config)")
     io.add_argument("--audio-encoder", required=True, help="Hugging Face folder of the speech encoder the model was trained with")
@@ -164,6 +171,8 @@ def render(args: argparse.Namespace, windows: LocalWindows, device: torch.device
     waveform, sample_rate = read_audio(args.audio)
     landmarks = find_face_landmarks(portrait.numpy(), args.face_models, face_box=args.face_box)
     regions = portrait_region_masks(landmarks, "hallo" if tuple(config.regions) == HALLO_REGIONS else "lingualinker")
+    fit = plan_fit(tuple(portrait.shape[1:3]), config.resolution, vae_factor(vae) * config.unet_factor, mask_centre(regions.masks))
+    portrait, regions = fit_image(portrait, fit), fit_regions(regions, fit)
     audio = embed_audio(encoder, waveform[None], sample_rate, args.fps, config.audio.context_frames, device=device)
     sliders = {"head": args.head, "mouth": args.mouth, "eyes": args.eyes}
     cond = video_conditions(config, encode_reference(vae, portrait), audio, regions, sliders).to(device)

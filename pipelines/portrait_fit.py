@@ -1,0 +1,87 @@
+"""Bring a portrait of any size to the model's resolution before anything encodes it.
+
+A phone photo (4032x3024) is scaled down, aspect kept, to about the model's pixel count (resolution^2); each
+side is rounded to the nearest multiple the VAE and the UNet need, and the few source pixels this rounding
+leaves over are cropped on the side away from the face (the region masks' centre). The region masks (and Hallo's
+face-box image) take the same crop and scale, so they keep matching the image. Smaller portraits keep their scale.
+
+Letters: b batch, h w height width, c channels, r regions.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import torch
+import torch.nn.functional as F
+
+from .conditions import RegionMasks
+from .errors import PortraitInputError
+from .mask_resize import resize_region_masks
+
+
+@dataclass(frozen=True)
+class PortraitFit:
+    """Source crop (top, left, height, width) as fractions of the source's sides, and the output size (h, w)."""
+
+    crop: tuple[float, float, float, float]
+    size: tuple[int, int]
+
+
+def plan_fit(source: tuple[int, int], resolution: int, multiple: int, centre: tuple[float, float] = (0.5, 0.5)) -> PortraitFit:
+    """How to bring an h w portrait to at most resolution^2 pixels with sides in multiples of `multiple`.
+
+    centre: (y, x) fractions the crop of the rounding remainder keeps central where it can (the face).
+    """
+    height, width = source
+    if min(height, width) < multiple:
+        raise PortraitInputError(
+            "reference", f"the portrait is {width}x{height} px, smaller than the {multiple} px the model needs per side",
+            f"use a portrait of at least {multiple}x{multiple} px (the model works at about {resolution}x{resolution})",
+        )
+    scale = min(1.0, resolution / math.sqrt(height * width))
+    size = tuple(max(multiple, round(side * scale / multiple) * multiple) for side in (height, width))
+    # the largest source crop with the output's aspect, centred on the face and clamped inside the image
+    fit = min(height / size[0], width / size[1])
+    crop_h, crop_w = size[0] * fit / height, size[1] * fit / width
+    top = min(max(centre[0] - crop_h / 2, 0.0), 1.0 - crop_h)
+    left = min(max(centre[1] - crop_w / 2, 0.0), 1.0 - crop_w)
+    return PortraitFit((top, left, crop_h, crop_w), size)
+
+
+def _crop_resize(pixels: torch.Tensor, fit: PortraitFit, resize) -> torch.Tensor:
+    """b c h w -> b c H W: the fit's crop of `pixels` (in their own pixel grid), resized by `resize`."""
+    height, width = pixels.shape[-2:]
+    top, left, crop_h, crop_w = fit.crop
+    y0, x0 = round(top * height), round(left * width)
+    y1, x1 = max(y0 + 1, round((top + crop_h) * height)), max(x0 + 1, round((left + crop_w) * width))
+    cropped = pixels[..., y0:y1, x0:x1]
+    return cropped if tuple(cropped.shape[-2:]) == fit.size else resize(cropped, fit.size)
+
+
+def _resize_image(pixels: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    return F.interpolate(pixels, size=size, mode="bilinear", antialias=True, align_corners=False).clamp(0, 1)
+
+
+def fit_image(image: torch.Tensor, fit: PortraitFit) -> torch.Tensor:
+    """b h w c image (0..1) -> b H W c, cropped and scaled as planned."""
+    return _crop_resize(image.movedim(-1, 1), fit, _resize_image).movedim(1, -1).contiguous()
+
+
+def fit_regions(regions: RegionMasks, fit: PortraitFit) -> RegionMasks:
+    """The same crop and scale for the region masks (and the face-box image), each in its own pixel grid."""
+    face_image = None if regions.face_image is None else _crop_resize(regions.face_image.float(), fit, resize_region_masks)
+    return replace(regions, masks=_crop_resize(regions.masks.float(), fit, resize_region_masks), face_image=face_image)
+
+
+def mask_centre(masks: torch.Tensor) -> tuple[float, float]:
+    """(y, x) fractions of the masks' centre of mass (all regions of the first image); the middle when empty."""
+    weight = masks[0].float().sum(0)  # h w
+    total = float(weight.sum())
+    if total <= 0:
+        return 0.5, 0.5
+    height, width = weight.shape
+    ys = (torch.arange(height, dtype=torch.float32) + 0.5) / height
+    xs = (torch.arange(width, dtype=torch.float32) + 0.5) / width
+    return float((weight.sum(1) * ys).sum()) / total, float((weight.sum(0) * xs).sum()) / total
