@@ -30,5 +30,5 @@ def require_memory(
     """Raise PortraitInputError(input_name, ...) when `needed` bytes exceed `free`, naming what to change."""
     if needed > free:
         raise PortraitInputError(
-            input_name, f"{what} needs about {needed / 2**30:.1f} GB, {free / 2**30:.1f} GB are free", fix
+            input_name, f"{what} needs about {needed / 2**30:.1f} GB of memory, {free / 2**30:.1f} GB are free", fix
         )

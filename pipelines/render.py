@@ -48,6 +48,7 @@ from .video_decode import autoencoder_frame_decoder, decode_video_chunks
 from .video_writer import write_mp4
 
 FACE_MODELS = Path(__file__).resolve().parents[1] / "models" / "face"
+VAE_FOLDER_FIX = "give the local folder holding config.json and diffusion_pytorch_model.safetensors (a model-hub name is never downloaded)"
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 
 
@@ -80,12 +81,12 @@ def load_vae(folder: str, device: torch.device):
     """A local diffusers AutoencoderKL folder (config.json + weights), e.g. sd-vae-ft-mse; never a hub name."""
     from diffusers import AutoencoderKL
 
+    if not os.path.isdir(folder):  # a hub name: even local_files_only lets huggingface_hub go online for headers
+        raise PortraitInputError("vae", f"'{folder}' is not a folder on this machine", VAE_FOLDER_FIX)
     try:
         return AutoencoderKL.from_pretrained(folder, local_files_only=True).to(device).eval()
     except (OSError, ValueError) as error:
-        raise PortraitInputError("vae", f"{folder} is not a diffusers AutoencoderKL folder ({error})",
-                                 "give the local folder holding config.json and diffusion_pytorch_model.safetensors "
-                                 "(a model-hub name is never downloaded)") from error
+        raise PortraitInputError("vae", f"{folder} is not a diffusers AutoencoderKL folder ({error})", VAE_FOLDER_FIX) from error
 
 
 def vae_factor(vae) -> int:

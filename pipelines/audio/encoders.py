@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
+from safetensors import SafetensorError
 from transformers import (
     Wav2Vec2FeatureExtractor,
     Wav2Vec2Model,
@@ -361,7 +362,7 @@ def _load_pretrained(model_class, folder: str):
         read_json(preprocessor)  # a broken one would fail later with a bare JSONDecodeError
     try:
         model, info = model_class.from_pretrained(folder, local_files_only=True, output_loading_info=True)
-    except (OSError, ValueError, RuntimeError, pickle.UnpicklingError) as error:
+    except (OSError, ValueError, RuntimeError, pickle.UnpicklingError, SafetensorError) as error:
         raise weight_file_error(present[0], error) from error
     problems = {key: sorted(info.get(key) or ()) for key in ("missing_keys", "mismatched_keys")}
     if any(problems.values()):
