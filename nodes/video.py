@@ -8,6 +8,7 @@ import torch
 
 from ..pipelines.errors import PortraitInputError
 from ..pipelines.output_files import check_filename_prefix
+from ..pipelines.portrait_fit import fit_image, fit_regions, fit_to_size, mask_centre
 from ..pipelines.video_decode import (
     BackgroundStabilizer,
     FrameCollector,
@@ -65,7 +66,7 @@ def _check_frames_fit(total: int, frame_size: tuple[int, int]) -> None:
         )
 
 
-def _stabilizer(strength: float, reference, regions):
+def _stabilizer(strength: float, reference, regions, frame_size: tuple[int, int]):
     if strength <= 0:
         return None
     if reference is None:
@@ -74,7 +75,8 @@ def _stabilizer(strength: float, reference, regions):
     if regions is None:
         raise PortraitInputError("regions", "are missing but background_stabilize is on",
                                  "connect the regions of RegionMaskFromLandmarks, or set background_stabilize to 0")
-    return BackgroundStabilizer(reference[..., :3], head_mask_of(regions), strength)
+    fit = fit_to_size(tuple(reference.shape[1:3]), frame_size, mask_centre(regions.masks))  # the sampler's crop
+    return BackgroundStabilizer(fit_image(reference[..., :3], fit), head_mask_of(fit_regions(regions, fit)), strength)
 
 
 class VAEDecodeVideo:
@@ -155,7 +157,7 @@ class VAEDecodeVideo:
             _check_frames_fit(total, _frame_size(vae, latents))
         chunks = decode_video_chunks(
             latents, vae.decode, _chunk_size(vae, latents, chunk_size),
-            stabilizer=_stabilizer(background_stabilize, reference, regions), progress=progress_callback(total),
+            stabilizer=_stabilizer(background_stabilize, reference, regions, _frame_size(vae, latents)), progress=progress_callback(total),
         )
         collector = FrameCollector(total, keep_all=return_frames)
         mp4_path, ui = "", {}

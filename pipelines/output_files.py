@@ -39,7 +39,7 @@ def check_filename_prefix(prefix: str) -> None:
     if os.path.isabs(prefix) or re.match(r"^[A-Za-z]:", prefix) or prefix.startswith("\\"):
         raise PortraitInputError("filename_prefix", f"'{shown}' is an absolute path, outside the output folder", PREFIX_FIX)
     if ".." in parts:
-        raise PortraitInputError("filename_prefix", f"'{shown}' leaves the output folder ('..')", PREFIX_FIX)
+        raise PortraitInputError("filename_prefix", f"'{shown}' leads outside the output folder ('..')", PREFIX_FIX)
     limit = MAX_NAME_BYTES - len(SAVE_SUFFIX)
     for part in parts:
         size = len(part.encode("utf-8"))

@@ -42,12 +42,18 @@ def plan_fit(source: tuple[int, int], resolution: int, multiple: int, centre: tu
         )
     scale = min(1.0, resolution / math.sqrt(height * width))
     size = tuple(max(multiple, round(side * scale / multiple) * multiple) for side in (height, width))
-    # the largest source crop with the output's aspect, centred on the face and clamped inside the image
+    return fit_to_size(source, size, centre)
+
+
+def fit_to_size(source: tuple[int, int], size: tuple[int, int], centre: tuple[float, float] = (0.5, 0.5)) -> PortraitFit:
+    """The largest crop of an h w source with the aspect of `size`, centred on `centre` (y, x fractions) and
+    clamped inside the image, scaled to `size`: what the sampler did to the portrait, for later stages too."""
+    height, width = source
     fit = min(height / size[0], width / size[1])
     crop_h, crop_w = size[0] * fit / height, size[1] * fit / width
     top = min(max(centre[0] - crop_h / 2, 0.0), 1.0 - crop_h)
     left = min(max(centre[1] - crop_w / 2, 0.0), 1.0 - crop_w)
-    return PortraitFit((top, left, crop_h, crop_w), size)
+    return PortraitFit((top, left, crop_h, crop_w), tuple(size))
 
 
 def _crop_resize(pixels: torch.Tensor, fit: PortraitFit, resize) -> torch.Tensor:

@@ -18,8 +18,8 @@ def test_good_prefixes_pass(prefix):
 
 
 @pytest.mark.parametrize(("prefix", "problem"), [
-    ("../escaped/take", "leaves the output folder"),
-    ("portraits/../../x", "leaves the output folder"),
+    ("../escaped/take", "leads outside the output folder"),
+    ("portraits/../../x", "leads outside the output folder"),
     ("/tmp/take", "absolute path, outside the output folder"),
     ("C:\\\\take", "absolute path"),
     ("take\0name", "NUL character"),
