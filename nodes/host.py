@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 
 import comfy.model_management as mm
 import comfy.utils
@@ -45,12 +46,11 @@ def register_model_folders() -> None:
 
 def remove_crash_leftovers() -> list[str]:
     """Delete the partial files (output_files.PARTIAL_PREFIX) that saves of an earlier, killed server left in the
-    output folder: only those last written before this server process started."""
-    import psutil
-
+    output folder: only those last written before now, the server's start (the host imports the pack once, while
+    it starts)."""
     from ..pipelines.output_files import remove_stale_partials
 
-    removed = remove_stale_partials(folder_paths.get_output_directory(), psutil.Process().create_time())
+    removed = remove_stale_partials(folder_paths.get_output_directory(), time.time())
     if removed:
         logging.info("GatedPortrait: removed %d partial files an interrupted save left: %s", len(removed), removed)
     return removed
