@@ -3,7 +3,7 @@
 A phone photo (4032x3024) is scaled down, aspect kept, to about the model's pixel count (resolution^2); each
 side is rounded to the nearest multiple the VAE and the UNet need, and the few source pixels this rounding
 leaves over are cropped on the side away from the face (the region masks' centre). The region masks (and Hallo's
-face-box image) take the same crop and scale, so they keep matching the image. Smaller portraits keep their scale.
+face-box image) take the same crop, so they keep matching the image. Smaller portraits keep their scale.
 
 Letters: b batch, h w height width, c channels, r regions.
 """
@@ -18,7 +18,6 @@ import torch.nn.functional as F
 
 from .conditions import RegionMasks
 from .errors import PortraitInputError
-from .mask_resize import resize_region_masks
 
 
 @dataclass(frozen=True)
@@ -56,29 +55,28 @@ def fit_to_size(source: tuple[int, int], size: tuple[int, int], centre: tuple[fl
     return PortraitFit((top, left, crop_h, crop_w), tuple(size))
 
 
-def _crop_resize(pixels: torch.Tensor, fit: PortraitFit, resize) -> torch.Tensor:
-    """b c h w -> b c H W: the fit's crop of `pixels` (in their own pixel grid), resized by `resize`."""
+def _crop(pixels: torch.Tensor, fit: PortraitFit) -> torch.Tensor:
+    """b c h w -> the fit's crop of `pixels`, in their own pixel grid."""
     height, width = pixels.shape[-2:]
     top, left, crop_h, crop_w = fit.crop
     y0, x0 = round(top * height), round(left * width)
     y1, x1 = max(y0 + 1, round((top + crop_h) * height)), max(x0 + 1, round((left + crop_w) * width))
-    cropped = pixels[..., y0:y1, x0:x1]
-    return cropped if tuple(cropped.shape[-2:]) == fit.size else resize(cropped, fit.size)
-
-
-def _resize_image(pixels: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    return F.interpolate(pixels, size=size, mode="bilinear", antialias=True, align_corners=False).clamp(0, 1)
+    return pixels[..., y0:y1, x0:x1]
 
 
 def fit_image(image: torch.Tensor, fit: PortraitFit) -> torch.Tensor:
-    """b h w c image (0..1) -> b H W c, cropped and scaled as planned."""
-    return _crop_resize(image.movedim(-1, 1), fit, _resize_image).movedim(1, -1).contiguous()
+    """b h w c image (0..1) -> b H W c, cropped and scaled as planned (antialiased bilinear)."""
+    cropped = _crop(image.movedim(-1, 1), fit)
+    if tuple(cropped.shape[-2:]) != fit.size:
+        cropped = F.interpolate(cropped, size=fit.size, mode="bilinear", antialias=True, align_corners=False).clamp(0, 1)
+    return cropped.movedim(1, -1).contiguous()
 
 
 def fit_regions(regions: RegionMasks, fit: PortraitFit) -> RegionMasks:
-    """The same crop and scale for the region masks (and the face-box image), each in its own pixel grid."""
-    face_image = None if regions.face_image is None else _crop_resize(regions.face_image.float(), fit, resize_region_masks)
-    return replace(regions, masks=_crop_resize(regions.masks.float(), fit, resize_region_masks), face_image=face_image)
+    """The same crop for the region masks (and the face-box image), each in its own pixel grid and resolution:
+    the sampler resizes them to the latent grid and checks there that they match the portrait's aspect."""
+    face_image = None if regions.face_image is None else _crop(regions.face_image.float(), fit)
+    return replace(regions, masks=_crop(regions.masks.float(), fit), face_image=face_image)
 
 
 def mask_centre(masks: torch.Tensor) -> tuple[float, float]:
