@@ -121,7 +121,8 @@ class AudioEncode:
         embeddings = _kept_for_sampling(embeddings)
         preview = audio_preview(audio["waveform"], audio["sample_rate"], embeddings.frames, fps)
         blocks = embeddings.blocks
-        held = f"{embeddings.frames} frames of audio features held: {blocks.numel() * blocks.element_size() / 2**20:.1f} MB ({str(blocks.dtype).removeprefix('torch.')})"
+        megabytes, dtype = blocks.numel() * blocks.element_size() / 2**20, str(blocks.dtype).removeprefix("torch.")
+        held = f"{embeddings.frames} frames of audio features held: {megabytes:.1f} MB ({dtype})"
         return {"ui": {"gated_portrait_audio": [held]}, "result": (embeddings, preview, embeddings.frames)}
 
 

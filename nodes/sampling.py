@@ -6,7 +6,7 @@ from ..pipelines.clip_parallel import ReplicaWindows
 from ..pipelines.guidance import GuidanceScales
 from ..pipelines.long_video_schedule import SEAMS
 from ..pipelines.memory_guard import require_memory, sampling_sequence_bytes
-from ..pipelines.portrait_fit import fit_image, fit_regions, mask_centre, plan_fit
+from ..pipelines.portrait_fit import fit_portrait
 from ..pipelines.sampler import STRATEGIES, LongVideoOptions, SamplerSettings, sample_video
 from ..pipelines.scheduling import SCHEDULERS
 from ..pipelines.speed_options import SpeedOptions
@@ -121,9 +121,8 @@ class GatedUNetSample:
                cfg_image, cfg_audio, seed, long_video=None, devices="", compile=False, cfg_audio_head=0.0):
         device_list = sampling_devices(devices)
         factor = vae_factor(vae)
-        fit = plan_fit(tuple(reference.shape[1:3]), model.config.resolution, factor * model.config.unet_factor,
-                       mask_centre(regions.masks))
-        portrait, regions = fit_image(reference[:1, :, :, :3], fit), fit_regions(regions, fit)
+        portrait, regions, fit = fit_portrait(reference[:1, :, :, :3], regions, model.config.resolution,
+                                              factor * model.config.unet_factor)
         frames, (height, width) = audio.frames, fit.size
         latent_shape = (getattr(vae, "latent_channels", model.config.unet.in_channels), height // factor, width // factor)
         require_memory(

@@ -89,3 +89,9 @@ def mask_centre(masks: torch.Tensor) -> tuple[float, float]:
     ys = (torch.arange(height, dtype=torch.float32) + 0.5) / height
     xs = (torch.arange(width, dtype=torch.float32) + 0.5) / width
     return float((weight.sum(1) * ys).sum()) / total, float((weight.sum(0) * xs).sum()) / total
+
+
+def fit_portrait(image: torch.Tensor, regions: RegionMasks, resolution: int, multiple: int) -> tuple[torch.Tensor, RegionMasks, PortraitFit]:
+    """A b h w c portrait and its regions brought to the model's resolution, the crop centred on the face."""
+    fit = plan_fit(tuple(image.shape[1:3]), resolution, multiple, mask_centre(regions.masks))
+    return fit_image(image, fit), fit_regions(regions, fit), fit

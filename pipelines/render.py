@@ -38,7 +38,7 @@ from .face_landmarks import find_face_landmarks
 from .guidance import GuidanceScales
 from .long_video_schedule import SEAMS
 from .model_files import load_portrait_model
-from .portrait_fit import fit_image, fit_regions, mask_centre, plan_fit
+from .portrait_fit import fit_portrait
 from .region_masks import portrait_region_masks
 from .sampler import STRATEGIES, LongVideoOptions, SamplerSettings, sample_video
 from .scheduling import SCHEDULERS
@@ -172,8 +172,7 @@ def render(args: argparse.Namespace, windows: LocalWindows, device: torch.device
     waveform, sample_rate = read_audio(args.audio)
     landmarks = find_face_landmarks(portrait.numpy(), args.face_models, face_box=args.face_box)
     regions = portrait_region_masks(landmarks, "hallo" if tuple(config.regions) == HALLO_REGIONS else "lingualinker")
-    fit = plan_fit(tuple(portrait.shape[1:3]), config.resolution, vae_factor(vae) * config.unet_factor, mask_centre(regions.masks))
-    portrait, regions = fit_image(portrait, fit), fit_regions(regions, fit)
+    portrait, regions, _ = fit_portrait(portrait, regions, config.resolution, vae_factor(vae) * config.unet_factor)
     audio = embed_audio(encoder, waveform[None], sample_rate, args.fps, config.audio.context_frames, device=device)
     sliders = {"head": args.head, "mouth": args.mouth, "eyes": args.eyes}
     cond = video_conditions(config, encode_reference(vae, portrait), audio, regions, sliders).to(device)
