@@ -4,13 +4,14 @@ from comfy_api.latest import ComfyExtension, io
 
 from .audio import AudioEncode, PortraitAudioEncoderLoader
 from .hallo import HalloConvertCheckpoint, HalloFaceConditions, HalloModelLoad
-from .host import register_model_folders
+from .host import register_model_folders, remove_crash_leftovers
 from .masks import RegionMaskFromLandmarks
 from .model import PortraitModelFromBase, ReferenceNetLoad
 from .sampling import GatedUNetSample, ShiftFusionLongVideo
 from .video import VAEDecodeVideo
 
 register_model_folders()  # before the host reads the schemas, whose file lists come from these folders
+remove_crash_leftovers()
 
 NODES = [
     ReferenceNetLoad, PortraitModelFromBase,

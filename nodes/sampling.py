@@ -8,11 +8,21 @@ from ..pipelines.clip_parallel import ReplicaWindows
 from ..pipelines.guidance import GuidanceScales
 from ..pipelines.long_video_schedule import SEAMS
 from ..pipelines.memory_guard import require_memory, sampling_sequence_bytes
+from ..pipelines.portrait_fit import fit_portrait
 from ..pipelines.sampler import STRATEGIES, LongVideoOptions, SamplerSettings, sample_video
 from ..pipelines.scheduling import SCHEDULERS
 from ..pipelines.speed_options import SpeedOptions
 from ..pipelines.video_conditions import video_conditions
-from .host import device_patchers, free_memory, load_to_device, sampling_callback, sampling_devices
+from .host import (
+    device_patchers,
+    free_memory,
+    interrupt_check,
+    load_to_device,
+    sampling_callback,
+    sampling_devices,
+    vae_encode_bytes,
+    vae_factor,
+)
 from .schema import Choice, PortraitAudio, PortraitLongVideo, PortraitModel, PortraitRegions, output
 
 
@@ -133,15 +143,20 @@ class GatedUNetSample(io.ComfyNode):
                 cfg_image, cfg_audio, seed, long_video=None, devices="", compile=False, cfg_audio_head=0.0,
                 regional_guidance="auto") -> io.NodeOutput:
         device_list = sampling_devices(devices)
-        reference_latent = vae.encode(reference[:1, :, :, :3])
+        factor = vae_factor(vae)
+        portrait, regions, fit = fit_portrait(reference[:1, :, :, :3], regions, model.config.resolution,
+                                              factor * model.config.unet_factor)
+        frames, (height, width) = audio.frames, fit.size
+        latent_shape = (getattr(vae, "latent_channels", model.config.unet.in_channels), height // factor, width // factor)
+        require_memory(
+            sampling_sequence_bytes(frames, latent_shape, audio.blocks[0, 0].numel()) + vae_encode_bytes(vae, portrait),
+            free_memory(model.patcher.load_device),
+            f"a video of {frames} frames at {width}x{height} px",
+        )
+        interrupt_check()
+        reference_latent = vae.encode(portrait)
         sliders = {"head": head_scale, "mouth": mouth_scale, "eyes": eyes_scale}
         cond = video_conditions(model.config, reference_latent, audio, regions, sliders)
-        frames, latent_shape = cond.audio_blocks.shape[1], tuple(cond.reference_latent.shape[1:])
-        require_memory(
-            sampling_sequence_bytes(frames, latent_shape, cond.audio_blocks[0, 0].numel()),
-            free_memory(model.patcher.load_device),
-            f"a video of {frames} frames at {reference.shape[2]}x{reference.shape[1]} px",
-        )
         patchers = device_patchers(model.patcher, device_list, model.replicas)
         load_to_device(*patchers)
         cond = cond.to(patchers[0].load_device)
@@ -150,6 +165,8 @@ class GatedUNetSample(io.ComfyNode):
         options = long_video or LongVideoOptions()
         windows = ReplicaWindows([p.model for p in patchers]) if len(patchers) > 1 else None
         speed = SpeedOptions(compile=compile)
-        latents = sample_video(patchers[0].model, cond, settings, options, sampling_callback(1), windows=windows, speed=speed)
-        return io.NodeOutput({"samples": (latents / model.config.latent_scale).cpu()})
+        latents = sample_video(patchers[0].model, cond, settings, options, sampling_callback(1), windows=windows,
+                               speed=speed, interrupt=interrupt_check)
+        size = f"portrait {reference.shape[2]}x{reference.shape[1]} px, sampled at {width}x{height} px"
+        return io.NodeOutput({"samples": (latents / model.config.latent_scale).cpu()}, ui={"gated_portrait_size": [size]})
 
