@@ -56,8 +56,9 @@ class ReferenceNetLoad(io.ComfyNode):
 
     @classmethod
     def execute(cls, model_name: str, dtype: str) -> io.NodeOutput:
-        model = load_portrait_model(resolve_model_file("gated_portrait", model_name), model_dtype(dtype, compute_device()))
-        return io.NodeOutput(PortraitModelHandle.managed(model, model_name))
+        path = resolve_model_file("gated_portrait", model_name)
+        return io.NodeOutput(PortraitModelHandle.managed(load_portrait_model(path, model_dtype(dtype, compute_device())),
+                                                         model_name))
 
 
 class PortraitModelFromBase(io.ComfyNode):
