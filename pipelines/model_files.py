@@ -44,7 +44,7 @@ def read_portrait_config(path: str | Path) -> PortraitModelConfig:
     if CONFIG_KEY not in metadata:
         raise CheckpointError(
             f"{path}: no '{CONFIG_KEY}' metadata, so it is not a GatedPortrait model. Fix: pick a model saved by "
-            "this pack (python -m pipelines.train writes them), or load SD1.5 + motion-module base weights."
+            "this pack (python -m apps.train writes them), or load SD1.5 + motion-module base weights."
         )
     try:
         return PortraitModelConfig.from_dict(json.loads(metadata[CONFIG_KEY]))
