@@ -114,7 +114,7 @@ def main() -> None:
         "output_finite": bool(torch.isfinite(out).all()),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "peak_vram_mb": round(torch.cuda.max_memory_allocated() / 2**20, 1) if args.device.startswith("cuda") else None,
-        "command": "python " + " ".join(sys.argv),
+        "command": "python -m bench.full_size_forward " + " ".join(sys.argv[1:]),
     }
     report(f"full_size_{args.config}_{'cuda' if args.device.startswith('cuda') else 'cpu'}", result)
 
