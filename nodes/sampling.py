@@ -6,11 +6,21 @@ from ..pipelines.clip_parallel import ReplicaWindows
 from ..pipelines.guidance import GuidanceScales
 from ..pipelines.long_video_schedule import SEAMS
 from ..pipelines.memory_guard import require_memory, sampling_sequence_bytes
+from ..pipelines.portrait_fit import fit_portrait
 from ..pipelines.sampler import STRATEGIES, LongVideoOptions, SamplerSettings, sample_video
 from ..pipelines.scheduling import SCHEDULERS
 from ..pipelines.speed_options import SpeedOptions
 from ..pipelines.video_conditions import video_conditions
-from .host import device_patchers, free_memory, load_to_device, sampling_callback, sampling_devices
+from .host import (
+    device_patchers,
+    free_memory,
+    interrupt_check,
+    load_to_device,
+    sampling_callback,
+    sampling_devices,
+    vae_encode_bytes,
+    vae_factor,
+)
 
 
 #: regional_guidance widget -> GuidanceScales.regional (None: decided by the model's audio module).
@@ -120,15 +130,20 @@ class GatedUNetSample:
                cfg_image, cfg_audio, seed, long_video=None, devices="", compile=False, cfg_audio_head=0.0,
                regional_guidance="auto"):
         device_list = sampling_devices(devices)
-        reference_latent = vae.encode(reference[:1, :, :, :3])
+        factor = vae_factor(vae)
+        portrait, regions, fit = fit_portrait(reference[:1, :, :, :3], regions, model.config.resolution,
+                                              factor * model.config.unet_factor)
+        frames, (height, width) = audio.frames, fit.size
+        latent_shape = (getattr(vae, "latent_channels", model.config.unet.in_channels), height // factor, width // factor)
+        require_memory(
+            sampling_sequence_bytes(frames, latent_shape, audio.blocks[0, 0].numel()) + vae_encode_bytes(vae, portrait),
+            free_memory(model.patcher.load_device),
+            f"a video of {frames} frames at {width}x{height} px",
+        )
+        interrupt_check()
+        reference_latent = vae.encode(portrait)
         sliders = {"head": head_scale, "mouth": mouth_scale, "eyes": eyes_scale}
         cond = video_conditions(model.config, reference_latent, audio, regions, sliders)
-        frames, latent_shape = cond.audio_blocks.shape[1], tuple(cond.reference_latent.shape[1:])
-        require_memory(
-            sampling_sequence_bytes(frames, latent_shape, cond.audio_blocks[0, 0].numel()),
-            free_memory(model.patcher.load_device),
-            f"a video of {frames} frames at {reference.shape[2]}x{reference.shape[1]} px",
-        )
         patchers = device_patchers(model.patcher, device_list, model.replicas)
         load_to_device(*patchers)
         cond = cond.to(patchers[0].load_device)
@@ -137,8 +152,10 @@ class GatedUNetSample:
         options = long_video or LongVideoOptions()
         windows = ReplicaWindows([p.model for p in patchers]) if len(patchers) > 1 else None
         speed = SpeedOptions(compile=compile)
-        latents = sample_video(patchers[0].model, cond, settings, options, sampling_callback(1), windows=windows, speed=speed)
-        return ({"samples": (latents / model.config.latent_scale).cpu()},)
+        latents = sample_video(patchers[0].model, cond, settings, options, sampling_callback(1), windows=windows,
+                               speed=speed, interrupt=interrupt_check)
+        size = f"portrait {reference.shape[2]}x{reference.shape[1]} px, sampled at {width}x{height} px"
+        return {"ui": {"gated_portrait_size": [size]}, "result": ({"samples": (latents / model.config.latent_scale).cpu()},)}
 
 
 NODE_CLASS_MAPPINGS = {"GatedUNetSample": GatedUNetSample, "ShiftFusionLongVideo": ShiftFusionLongVideo}
