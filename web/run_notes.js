@@ -3,7 +3,7 @@
 // GatedUNetSample shows the portrait size it sampled at (ui.gated_portrait_size), AudioEncode the size and
 // precision of the audio features the host keeps cached (ui.gated_portrait_audio).
 import { app } from "../../scripts/app.js";
-import { canvasWidget } from "./canvas_widget.js";
+import { addOnCreate, canvasWidget } from "./canvas_widget.js";
 
 const EXTENSION = "GatedPortrait.RunNotes";
 const NOTES = { GatedUNetSample: "gated_portrait_size", AudioEncode: "gated_portrait_audio" };
@@ -32,13 +32,7 @@ app.registerExtension({
     const key = NOTES[nodeData.name];
     if (!key) return;
 
-    const onNodeCreated = nodeType.prototype.onNodeCreated;
-    nodeType.prototype.onNodeCreated = function () {
-      const result = onNodeCreated?.apply(this, arguments);
-      this.addCustomWidget(noteLine());
-      this.setSize([this.size[0], Math.max(this.size[1], this.computeSize()[1])]);
-      return result;
-    };
+    addOnCreate(nodeType, noteLine);
 
     const onExecuted = nodeType.prototype.onExecuted;
     nodeType.prototype.onExecuted = function (message) {
