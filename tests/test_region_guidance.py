@@ -6,7 +6,7 @@ import dataclasses
 
 import torch
 
-from model_fixtures import tiny_conditions, tiny_model
+from pipelines.tiny_models import tiny_conditions, tiny_model
 from pipelines.guidance import GuidanceScales, audio_term_weight, region_audio_weight
 from pipelines.sampler import guided_prediction
 

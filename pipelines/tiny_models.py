@@ -1,4 +1,5 @@
-"""Tiny models and conditions shared by the model and sampler tests."""
+"""Random-weight models and random conditions at any config (the tiny one by default), shared by the tests and the
+benchmarks: the same PortraitModel class as the user path, built from a small config."""
 
 from __future__ import annotations
 
