@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from ..pipelines.animate import AnimateSettings, animate
 from ..pipelines.clip_parallel import ReplicaWindows
 from ..pipelines.guidance import GuidanceScales
 from ..pipelines.long_video_schedule import SEAMS
 from ..pipelines.memory_guard import require_memory, sampling_sequence_bytes
-from ..pipelines.sampler import STRATEGIES, LongVideoOptions, SamplerSettings, sample_video
+from ..pipelines.region_scales import RegionScales
+from ..pipelines.sampler import STRATEGIES, LongVideoOptions, SamplerSettings
 from ..pipelines.scheduling import SCHEDULERS
 from ..pipelines.speed_options import SpeedOptions
-from ..pipelines.video_conditions import video_conditions
 from .host import device_patchers, free_memory, load_to_device, sampling_callback, sampling_devices
 
 
@@ -121,23 +122,24 @@ class GatedUNetSample:
                regional_guidance="auto"):
         device_list = sampling_devices(devices)
         reference_latent = vae.encode(reference[:1, :, :, :3])
-        sliders = {"head": head_scale, "mouth": mouth_scale, "eyes": eyes_scale}
-        cond = video_conditions(model.config, reference_latent, audio, regions, sliders)
-        frames, latent_shape = cond.audio_blocks.shape[1], tuple(cond.reference_latent.shape[1:])
+        frames = audio.frames
         require_memory(
-            sampling_sequence_bytes(frames, latent_shape, cond.audio_blocks[0, 0].numel()),
+            sampling_sequence_bytes(frames, tuple(reference_latent.shape[1:]), audio.blocks[0, 0].numel()),
             free_memory(model.patcher.load_device),
             f"a video of {frames} frames at {reference.shape[2]}x{reference.shape[1]} px",
         )
         patchers = device_patchers(model.patcher, device_list, model.replicas)
         load_to_device(*patchers)
-        cond = cond.to(patchers[0].load_device)
         guidance = GuidanceScales(cfg_image, cfg_audio, REGIONAL_GUIDANCE[regional_guidance], cfg_audio_head or None)
-        settings = SamplerSettings(steps, scheduler, guidance, seed)
-        options = long_video or LongVideoOptions()
-        windows = ReplicaWindows([p.model for p in patchers]) if len(patchers) > 1 else None
-        speed = SpeedOptions(compile=compile)
-        latents = sample_video(patchers[0].model, cond, settings, options, sampling_callback(1), windows=windows, speed=speed)
+        settings = AnimateSettings(
+            SamplerSettings(steps, scheduler, guidance, seed), long_video or LongVideoOptions(), SpeedOptions(compile=compile)
+        )
+        region_scales = RegionScales(head_scale, mouth_scale, eyes_scale)
+        latents = animate(
+            patchers[0].model, reference_latent, audio, regions, region_scales, settings,
+            device=patchers[0].load_device, callback=sampling_callback(1),
+            windows=ReplicaWindows([p.model for p in patchers]) if len(patchers) > 1 else None,
+        )
         return ({"samples": (latents / model.config.latent_scale).cpu()},)
 
 

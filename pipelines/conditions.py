@@ -13,8 +13,6 @@ import torch
 LINGUALINKER_REGIONS = ("head", "mouth", "eyes")
 #: Region names of Hallo's hierarchical masks (paper 001, eq. 7-10): full/pose, face/expression, lip.
 HALLO_REGIONS = ("pose", "expression", "lip")
-#: Slider names -> region names they drive in each layout (Hallo's pose/lip/expression follow head/mouth/eyes).
-SLIDER_REGIONS = {"head": ("head", "pose"), "mouth": ("mouth", "lip"), "eyes": ("eyes", "expression")}
 
 
 @dataclass

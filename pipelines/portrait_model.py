@@ -153,7 +153,7 @@ class PortraitModel(nn.Module):
         reference: ReferenceFeatures,
         audio_blocks: torch.Tensor,
         masks: torch.Tensor,
-        scales: torch.Tensor,
+        region_scales: torch.Tensor,
         videos: torch.Tensor,
         with_reference: torch.Tensor,
         shallow: ShallowPass | None = None,
@@ -161,7 +161,7 @@ class PortraitModel(nn.Module):
     ) -> torch.Tensor:
         """One denoiser call.
 
-        sample: b c f h w; timesteps: b; audio_blocks: b f l c; masks: b r h w; scales: b r (rows
+        sample: b c f h w; timesteps: b; audio_blocks: b f l c; masks: b r h w; region_scales: b r (rows
         without audio have scale 0); videos: b long, which reference video each item uses;
         with_reference: b bool (False = unconditional branch: no reference attention, the unconditional
         identity tokens; with uncond_branch "hallo" also zero audio tokens and no FaceLocator features);
@@ -182,7 +182,7 @@ class PortraitModel(nn.Module):
             self.bank.bind(videos, with_reference, sample.shape[2])
         else:
             motion = self._bind_hallo_rows(reference.identity_rows, videos, keep, sample.shape[2], paired_with_uncond)
-        cond = FrameConditions(audio_tokens, masks, scales, identity.to(sample.dtype), face, motion)
+        cond = FrameConditions(audio_tokens, masks, region_scales, identity.to(sample.dtype), face, motion)
         try:
             return self.denoising_unet(sample, timesteps, cond, shallow)
         finally:

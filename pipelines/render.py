@@ -30,6 +30,7 @@ import torch
 import torch.distributed as dist
 from PIL import Image
 
+from .animate import AnimateSettings, animate
 from .audio.embed import embed_audio
 from .audio.encoders import load_audio_encoder
 from .clip_parallel import DistributedWindows, LocalWindows
@@ -40,10 +41,10 @@ from .guidance import GuidanceScales
 from .long_video_schedule import SEAMS
 from .model_files import load_portrait_model
 from .region_masks import portrait_region_masks
-from .sampler import STRATEGIES, LongVideoOptions, SamplerSettings, sample_video
+from .region_scales import RegionScales
+from .sampler import STRATEGIES, LongVideoOptions, SamplerSettings
 from .scheduling import SCHEDULERS
 from .speed_options import SPEED_PRESETS
-from .video_conditions import video_conditions
 from .video_decode import DecodePlan, autoencoder_decode_plan, autoencoder_frame_decoder, decode_video_chunks
 from .video_writer import write_mp4
 
@@ -160,6 +161,15 @@ def load_models(model_file: str, dtype: str, encoder_folder: str, vae_folder: st
     return model, load_audio_encoder(encoder_folder), load_vae(vae_folder, device)
 
 
+def animate_settings(args: argparse.Namespace) -> AnimateSettings:
+    """The sampler flags as the stage chain's settings, the --speed preset applied."""
+    preset = SPEED_PRESETS[args.speed]
+    guidance = GuidanceScales(args.cfg_image, args.cfg_audio, audio_head=args.cfg_audio_head)
+    sampling = preset.settings(SamplerSettings(args.steps, args.scheduler, guidance, args.seed))
+    long_video = LongVideoOptions(args.strategy, args.alpha, args.seam, args.overlap, args.motion_frames)
+    return AnimateSettings(sampling, long_video, replace(preset.options, compile=args.compile))
+
+
 def render(args: argparse.Namespace, windows: LocalWindows, device: torch.device) -> dict:
     """Sample on every rank; rank 0 (or the only process) decodes and writes the mp4. -> summary of this run."""
     dtype = args.dtype if args.dtype != "auto" else ("fp16" if device.type == "cuda" else "fp32")
@@ -170,14 +180,9 @@ def render(args: argparse.Namespace, windows: LocalWindows, device: torch.device
     landmarks = find_face_landmarks(portrait.numpy(), args.face_models, face_box=args.face_box)
     regions = portrait_region_masks(landmarks, "hallo" if tuple(config.regions) == HALLO_REGIONS else "lingualinker")
     audio = embed_audio(encoder, waveform[None], sample_rate, args.fps, config.audio.context_frames, device=device)
-    sliders = {"head": args.head, "mouth": args.mouth, "eyes": args.eyes}
-    cond = video_conditions(config, encode_reference(vae, portrait), audio, regions, sliders).to(device)
-    preset = SPEED_PRESETS[args.speed]
-    settings = SamplerSettings(args.steps, args.scheduler, GuidanceScales(args.cfg_image, args.cfg_audio, audio_head=args.cfg_audio_head), args.seed)
-    options = LongVideoOptions(args.strategy, args.alpha, args.seam, args.overlap, args.motion_frames)
+    region_scales = RegionScales(args.head, args.mouth, args.eyes)
     started = time.perf_counter()
-    speed = replace(preset.options, compile=args.compile)
-    latents = sample_video(model, cond, preset.settings(settings), options, windows=windows, speed=speed)
+    latents = animate(model, encode_reference(vae, portrait), audio, regions, region_scales, animate_settings(args), device=device, windows=windows)
     summary = {"frames": latents.shape[2], "ranks": windows.world_size, "sample_s": round(time.perf_counter() - started, 3)}
     if getattr(windows, "rank", 0) != 0:
         return summary

@@ -25,9 +25,10 @@ from .clip_parallel import LocalWindows
 from .config import PortraitModelConfig
 from .deep_cache import DeepFeatureCache, DeepWindow
 from .errors import PortraitInputError
-from .guidance import GuidanceScales, audio_term_weight
+from .guidance import GuidanceScales
 from .long_video_schedule import WindowSchedule, motion_frame_clips, overlap_schedule, shift_fusion_schedule
 from .portrait_model import PortraitModel, ReferenceFeatures
+from .region_scales import audio_term_weight, gate_region_scales
 from .scheduling import make_scheduler
 from .speed_options import SpeedOptions, offloaded_reference_net, prepare_model
 
@@ -162,28 +163,20 @@ def _branch_outputs(model, sample, timestep, reference, audio_blocks, cond, bran
     device = sample.device
     videos = videos.to(device)
     with_reference = torch.tensor([b != "uncond" for b in branches], device=device).repeat_interleave(items)
-    scales = torch.cat([cond.region_scales[videos] * branch_audio_scale(model.config, b) for b in branches]).to(device, dtype)
+    region_scales = gate_region_scales(model.config, cond.region_scales[videos], branches).to(device, dtype)
     output = model.predict(
         sample.repeat(k, 1, 1, 1, 1).to(dtype),
         timestep.to(device).expand(k * items),
         reference,
         audio_blocks.repeat(k, 1, 1, 1).to(device),
         cond.masks[videos].repeat(k, 1, 1, 1).to(device, dtype),
-        scales,
+        region_scales,
         videos.repeat(k),
         with_reference,
         paired_with_uncond=paired,
         **({} if shallow is None else {"shallow": shallow}),
     ).float()
     return output.chunk(k)
-
-
-def branch_audio_scale(config: PortraitModelConfig, branch: str) -> float:
-    """Factor on the region scales in a CFG branch: 1 with audio; Hallo's uncond branch keeps them (its audio
-    tokens are zeroed by the model instead), the pack's branches without audio use 0."""
-    if branch == "full" or (branch == "uncond" and config.uncond_branch == "hallo"):
-        return 1.0
-    return 0.0
 
 
 def padded_audio(cond: VideoConditions, length: int) -> torch.Tensor:

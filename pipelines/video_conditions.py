@@ -1,23 +1,15 @@
-"""Turn node-level inputs (images, masks, audio embeddings, sliders) into the sampler's VideoConditions."""
+"""Turn node-level inputs (images, masks, audio embeddings, region scales) into the sampler's VideoConditions."""
 
 from __future__ import annotations
 
 import torch
 
-from .conditions import SLIDER_REGIONS, AudioEmbeddings, RegionMasks
+from .conditions import AudioEmbeddings, RegionMasks
 from .config import PortraitModelConfig
 from .errors import PortraitInputError
 from .mask_resize import resize_region_masks
+from .region_scales import RegionScales
 from .sampler import VideoConditions
-
-
-def region_scales(config: PortraitModelConfig, sliders: dict[str, float]) -> torch.Tensor:
-    """Per-region motion-frequency scales in the model's region order: -> 1 r."""
-    by_region = {region: sliders[slider] for slider, regions in SLIDER_REGIONS.items() for region in regions}
-    unknown = [r for r in config.regions if r not in by_region]
-    if unknown:
-        raise PortraitInputError("model", f"regions {unknown} have no slider", "use a model with head/mouth/eyes or Hallo regions")
-    return torch.tensor([[by_region[r] for r in config.regions]], dtype=torch.float32)
 
 
 def ordered_masks(config: PortraitModelConfig, regions: RegionMasks, latent_size: tuple[int, int]) -> torch.Tensor:
@@ -64,7 +56,7 @@ def video_conditions(
     reference_latent: torch.Tensor,
     audio: AudioEmbeddings,
     regions: RegionMasks,
-    sliders: dict[str, float],
+    region_scales: RegionScales,
 ) -> VideoConditions:
     """reference_latent: 1 c h w in VAE space (unscaled) -> VideoConditions for one video."""
     blocks = audio.blocks[:1].float()
@@ -74,6 +66,6 @@ def video_conditions(
         audio_blocks=blocks,
         silence_block=silence.float(),
         masks=ordered_masks(config, regions, tuple(reference_latent.shape[-2:])),
-        region_scales=region_scales(config, sliders),
+        region_scales=region_scales.for_regions(config.regions),
         **face_conditions(config, regions, tuple(reference_latent.shape[-2:])),
     )

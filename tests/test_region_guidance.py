@@ -1,4 +1,4 @@
-"""Regional audio guidance: the region sliders weight the audio term of CFG per pixel (guidance.py)."""
+"""Regional audio guidance: the region sliders weight the audio term of CFG per pixel (region_scales.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import dataclasses
 import torch
 
 from model_fixtures import tiny_conditions, tiny_model
-from pipelines.guidance import GuidanceScales, audio_term_weight, region_audio_weight
+from pipelines.guidance import GuidanceScales
+from pipelines.region_scales import audio_term_weight, region_audio_weight
 from pipelines.sampler import guided_prediction
 
 
