@@ -50,6 +50,7 @@ from .video_writer import write_mp4
 
 FACE_MODELS = Path(__file__).resolve().parents[1] / "models" / "face"
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+DEFAULT_SAMPLING, DEFAULT_LONG_VIDEO = SamplerSettings(), LongVideoOptions()
 
 
 def read_portrait(path: str) -> torch.Tensor:
@@ -114,19 +115,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     io.add_argument("--save-latents", help="also save the sampled latents (safetensors, key 'latents', model scale)")
     sampling = parser.add_argument_group("sampler")
     sampling.add_argument("--fps", type=float, default=25.0)
-    sampling.add_argument("--steps", type=int, default=25)
-    sampling.add_argument("--scheduler", choices=sorted(SCHEDULERS), default="ddim")
-    sampling.add_argument("--cfg-image", type=float, default=3.5)
-    sampling.add_argument("--cfg-audio", type=float, default=3.5)
+    sampling.add_argument("--steps", type=int, default=DEFAULT_SAMPLING.steps)
+    sampling.add_argument("--scheduler", choices=sorted(SCHEDULERS), default=DEFAULT_SAMPLING.scheduler)
+    sampling.add_argument("--cfg-image", type=float, default=DEFAULT_SAMPLING.guidance.image)
+    sampling.add_argument("--cfg-audio", type=float, default=DEFAULT_SAMPLING.guidance.audio)
     sampling.add_argument("--cfg-audio-head", type=float, default=None, help="audio guidance outside the mouth (default: --cfg-audio)")
-    sampling.add_argument("--seed", type=int, default=0)
+    sampling.add_argument("--seed", type=int, default=DEFAULT_SAMPLING.seed)
     for region in ("head", "mouth", "eyes"):
-        sampling.add_argument(f"--{region}", type=float, default=1.0, help=f"{region} motion scale")
-    sampling.add_argument("--strategy", choices=STRATEGIES, default="shift_fusion")
-    sampling.add_argument("--alpha", type=int, default=7, help="shift per step in frames (Sonic: 7)")
-    sampling.add_argument("--seam", choices=SEAMS, default="silent_pad")
-    sampling.add_argument("--overlap", type=int, default=4)
-    sampling.add_argument("--motion-frames", type=int, default=2)
+        sampling.add_argument(f"--{region}", type=float, default=getattr(RegionScales(), region), help=f"{region} motion scale")
+    sampling.add_argument("--strategy", choices=STRATEGIES, default=DEFAULT_LONG_VIDEO.strategy)
+    sampling.add_argument("--alpha", type=int, default=DEFAULT_LONG_VIDEO.alpha, help="shift fusion: shift per step in frames")
+    sampling.add_argument("--seam", choices=SEAMS, default=DEFAULT_LONG_VIDEO.seam)
+    sampling.add_argument("--overlap", type=int, default=DEFAULT_LONG_VIDEO.overlap)
+    sampling.add_argument("--motion-frames", type=int, default=DEFAULT_LONG_VIDEO.motion_frames)
     run = parser.add_argument_group("run")
     run.add_argument("--device", help="torch device (default: this rank's CUDA device, else cpu)")
     run.add_argument("--dtype", choices=["auto", *sorted(DTYPES)], default="auto",

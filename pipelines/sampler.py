@@ -26,7 +26,7 @@ from .config import PortraitModelConfig
 from .deep_cache import DeepFeatureCache, DeepWindow
 from .errors import PortraitInputError
 from .guidance import GuidanceScales
-from .long_video_schedule import WindowSchedule, motion_frame_clips, overlap_schedule, shift_fusion_schedule
+from .long_video_schedule import SONIC_ALPHA, WindowSchedule, motion_frame_clips, overlap_schedule, shift_fusion_schedule
 from .portrait_model import PortraitModel, ReferenceFeatures
 from .region_scales import audio_term_weight, gate_region_scales
 from .scheduling import make_scheduler
@@ -43,7 +43,7 @@ class LongVideoOptions:
     """How sequences longer than one clip are sampled (the ShiftFusionLongVideo node's settings)."""
 
     strategy: str = "shift_fusion"
-    alpha: int = 7  # Sonic's shift per step, in frames
+    alpha: int = SONIC_ALPHA
     seam: str = "silent_pad"  # or "circular" (Sonic's released code)
     overlap: int = 4  # frames shared by neighbouring windows (strategy "overlap")
     motion_frames: int = 2  # preceding frames held known (strategy "motion_frames")
