@@ -24,7 +24,8 @@ from pipelines.config import PortraitModelConfig, shipped_configs  # noqa: E402
 from pipelines.guidance import GuidanceScales  # noqa: E402
 from pipelines.motion_module import sinusoidal_table  # noqa: E402
 from pipelines.portrait_model import PortraitModel  # noqa: E402
-from pipelines.sampler import VideoConditions, guided_prediction  # noqa: E402
+from pipelines.conditions import VideoConditions  # noqa: E402
+from pipelines.sampler import guided_prediction  # noqa: E402
 from bench.report import report  # noqa: E402
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}

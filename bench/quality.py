@@ -40,10 +40,10 @@ import torch
 import torchvision
 
 from bench.report import RESULTS, report
+from pipelines.animate import AnimateSettings
 from pipelines.audio.encoders import load_audio_encoder
 from pipelines.guidance import GuidanceScales
 from pipelines.model_files import load_portrait_model
-from pipelines.animate import AnimateSettings
 from pipelines.portrait_model import PortraitModel
 from pipelines.region_scales import RegionScales
 from pipelines.sampler import LongVideoOptions, SamplerSettings

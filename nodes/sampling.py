@@ -5,12 +5,12 @@ from __future__ import annotations
 from ..pipelines.animate import AnimateSettings, animate
 from ..pipelines.clip_parallel import ReplicaWindows
 from ..pipelines.guidance import GuidanceScales
-from ..pipelines.long_video_schedule import SEAMS
 from ..pipelines.memory_guard import require_memory, sampling_sequence_bytes
+from ..pipelines.noise_schedulers import SCHEDULERS
 from ..pipelines.region_scales import RegionScales
 from ..pipelines.sampler import STRATEGIES, LongVideoOptions, SamplerSettings
-from ..pipelines.scheduling import SCHEDULERS
 from ..pipelines.speed_options import SpeedOptions
+from ..pipelines.window_schedules import SEAMS
 from .host import device_patchers, free_memory, load_to_device, sampling_callback, sampling_devices
 
 

@@ -10,36 +10,17 @@ motion-frame features that lead the temporal modules' sequences (Hallo's train-m
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 import torch.nn as nn
 from einops import rearrange
 
+from .conditions import FrameConditions
 from .config import PortraitModelConfig
 from .deep_cache import ShallowPass
 from .hallo_audio_module import HalloAudioModule, hallo_inner_widths
 from .motion_module import MotionModule
 from .region_gate import RegionGatedAudioAttention
 from .unet_walk import build_sd_parts, timestep_embedding, walk_unet
-
-
-@dataclass
-class FrameConditions:
-    """Per-row conditions of one denoiser call (rows = batch items x frames).
-
-    audio_tokens: (b f) m d; masks: b r h w region masks; region_scales: b r (0 = no audio, region_scales.py);
-    identity_tokens: b k d; face_features: b c h w added after conv_in (Hallo's FaceLocator) or None;
-    motion_features: attn1 layer name -> b m t c ReferenceNet features of m motion frames, prepended to the
-    frames of the temporal module at that layer (Hallo's train-mode behaviour), or None.
-    """
-
-    audio_tokens: torch.Tensor
-    masks: torch.Tensor
-    region_scales: torch.Tensor
-    identity_tokens: torch.Tensor
-    face_features: torch.Tensor | None = None
-    motion_features: dict[str, torch.Tensor] | None = None
 
 
 def _block_layers(config: PortraitModelConfig) -> list[tuple[str, int, int, bool]]:

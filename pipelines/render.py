@@ -38,15 +38,15 @@ from .conditions import HALLO_REGIONS
 from .errors import PortraitInputError
 from .face_landmarks import find_face_landmarks
 from .guidance import GuidanceScales
-from .long_video_schedule import SEAMS
 from .model_files import load_portrait_model
+from .noise_schedulers import SCHEDULERS
 from .region_masks import portrait_region_masks
 from .region_scales import RegionScales
 from .sampler import STRATEGIES, LongVideoOptions, SamplerSettings
-from .scheduling import SCHEDULERS
 from .speed_options import SPEED_PRESETS
 from .video_decode import DecodePlan, autoencoder_decode_plan, autoencoder_frame_decoder, decode_video_chunks
 from .video_writer import write_mp4
+from .window_schedules import SEAMS
 
 FACE_MODELS = Path(__file__).resolve().parents[1] / "models" / "face"
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}

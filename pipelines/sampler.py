@@ -22,15 +22,16 @@ import torch
 from einops import rearrange
 
 from .clip_parallel import LocalWindows
+from .conditions import ReferenceFeatures, VideoConditions
 from .config import PortraitModelConfig
 from .deep_cache import DeepFeatureCache, DeepWindow
 from .errors import PortraitInputError
 from .guidance import GuidanceScales
-from .long_video_schedule import SONIC_ALPHA, WindowSchedule, motion_frame_clips, overlap_schedule, shift_fusion_schedule
-from .portrait_model import PortraitModel, ReferenceFeatures
+from .noise_schedulers import make_scheduler
+from .portrait_model import PortraitModel
 from .region_scales import audio_term_weight, gate_region_scales
-from .scheduling import make_scheduler
 from .speed_options import SpeedOptions, offloaded_reference_net, prepare_model
+from .window_schedules import SONIC_ALPHA, WindowSchedule, motion_frame_clips, overlap_schedule, shift_fusion_schedule
 
 #: callback(done, total, preview) -- preview is a b c h w latent of the frame being worked on; raising aborts.
 StepCallback = Callable[[int, int, torch.Tensor | None], None]
@@ -55,32 +56,6 @@ class SamplerSettings:
     scheduler: str = "ddim"
     guidance: GuidanceScales = field(default_factory=GuidanceScales)
     seed: int = 0
-
-
-@dataclass
-class VideoConditions:
-    """Inputs of one video (b = 1 in the nodes, more in training/benchmarks).
-
-    reference_latent: b c h w, already multiplied by the model's latent scale; audio_blocks: b n l c;
-    silence_block: l c (audio of silence, for padding frames); masks: b r h w at latent resolution;
-    region_scales: b r motion-frequency sliders. Hallo checkpoints also read face_embedding: b e (raw ArcFace)
-    and face_image: b c H W (binary face-box mask image for the FaceLocator).
-    """
-
-    reference_latent: torch.Tensor
-    audio_blocks: torch.Tensor
-    silence_block: torch.Tensor
-    masks: torch.Tensor
-    region_scales: torch.Tensor
-    face_embedding: torch.Tensor | None = None
-    face_image: torch.Tensor | None = None
-
-    def to(self, device) -> "VideoConditions":
-        return VideoConditions(**{name: None if v is None else v.to(device) for name, v in vars(self).items()})
-
-    def face_inputs(self) -> dict[str, torch.Tensor]:
-        """The face conditions present, as keyword arguments of PortraitModel.encode_reference."""
-        return {name: getattr(self, name) for name in ("face_embedding", "face_image") if getattr(self, name) is not None}
 
 
 def check_conditions(config: PortraitModelConfig, cond: VideoConditions, settings: SamplerSettings) -> None:

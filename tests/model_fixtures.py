@@ -6,7 +6,7 @@ import torch
 
 from pipelines.config import PortraitModelConfig
 from pipelines.portrait_model import PortraitModel
-from pipelines.sampler import VideoConditions
+from pipelines.conditions import VideoConditions
 
 TINY = PortraitModelConfig.named("tiny")
 

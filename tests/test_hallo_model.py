@@ -8,17 +8,17 @@ import pytest
 import torch
 
 from hallo_fixtures import TINY_HALLO, tiny_hallo_conditions, tiny_hallo_model
+from pipelines.animate import video_conditions
 from pipelines.conditions import RegionMasks
 from pipelines.config import PortraitModelConfig
 from pipelines.errors import PortraitInputError
 from pipelines.guidance import GuidanceScales
 from pipelines.hallo_audio_module import HalloAudioModule
+from pipelines.noise_schedulers import make_scheduler
 from pipelines.portrait_model import PortraitModel
-from pipelines.sampler import LongVideoOptions, SamplerSettings, sample_video
 from pipelines.region_scales import RegionScales
-from pipelines.scheduling import make_scheduler
+from pipelines.sampler import LongVideoOptions, SamplerSettings, sample_video
 from pipelines.speed_options import SpeedOptions
-from pipelines.video_conditions import video_conditions
 
 FRAMES = TINY_HALLO.clip_length
 

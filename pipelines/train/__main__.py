@@ -26,8 +26,8 @@ from ..conditions import LINGUALINKER_REGIONS
 from ..config import PortraitModelConfig
 from ..errors import CheckpointError
 from ..model_files import load_portrait_model, save_portrait_model
+from ..noise_schedulers import make_scheduler
 from ..portrait_model import PortraitModel
-from ..scheduling import make_scheduler
 from .clip_cache import LatentClips, build_latent_clips
 from .face_render import FaceMotion, feature_boxes, random_style, render_frames
 from .objectives import diffusion_loss

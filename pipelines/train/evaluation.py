@@ -10,14 +10,13 @@ from dataclasses import dataclass
 
 import torch
 
-from ..animate import AnimateSettings, animate
+from ..animate import AnimateSettings, animate, video_conditions
 from ..audio.embed import embed_audio
 from ..audio.encoders import AudioEncoder
-from ..conditions import LINGUALINKER_REGIONS, AudioEmbeddings, RegionMasks
+from ..conditions import LINGUALINKER_REGIONS, AudioEmbeddings, RegionMasks, VideoConditions
 from ..portrait_model import PortraitModel
 from ..region_scales import RegionScales
-from ..sampler import SamplerSettings, VideoConditions
-from ..video_conditions import video_conditions
+from ..sampler import SamplerSettings
 from .face_render import FaceMotion, FaceStyle, render_frames
 from .speech import Utterance
 from .synthetic import region_masks
