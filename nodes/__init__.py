@@ -2,9 +2,10 @@
 
 from importlib import import_module
 
-from .host import register_model_folders
+from .host import register_model_folders, remove_crash_leftovers
 
 register_model_folders()
+remove_crash_leftovers()
 
 _MODULES = ("model", "audio", "masks", "sampling", "video", "hallo")
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ..pipelines.audio import LAYOUTS, audio_preview, embed_audio, load_audio_encoder
 from ..pipelines.audio.core_encoders import CORE_ENCODER_INPUT, CORE_OUTPUT_INPUT, embed_core_output, encoder_from_core
 from ..pipelines.errors import PortraitInputError
-from .host import compute_device, list_model_dirs, progress_callback, resolve_model_dir
+from .host import compute_device, list_model_dirs, model_dtype, progress_callback, resolve_model_dir
 
 
 class PortraitAudioEncoderLoader:
@@ -116,8 +118,22 @@ class AudioEncode:
                 device=compute_device(),
                 callback=progress_callback(1),  # the windowed encoder reports the real window count
             )
+        embeddings = _kept_for_sampling(embeddings)
         preview = audio_preview(audio["waveform"], audio["sample_rate"], embeddings.frames, fps)
-        return (embeddings, preview, embeddings.frames)
+        blocks = embeddings.blocks
+        megabytes, dtype = blocks.numel() * blocks.element_size() / 2**20, str(blocks.dtype).removeprefix("torch.")
+        held = f"{embeddings.frames} frames of audio features held: {megabytes:.1f} MB ({dtype})"
+        return {"ui": {"gated_portrait_audio": [held]}, "result": (embeddings, preview, embeddings.frames)}
+
+
+def _kept_for_sampling(embeddings):
+    """The blocks in the precision the sampler's model reads on the host's device (half on GPUs, float32 on the
+    CPU): the host keeps this output cached, so half precision halves what a long audio holds."""
+    dtype = model_dtype("auto", compute_device())
+    if dtype.itemsize >= embeddings.blocks.element_size():
+        return embeddings
+    silence = None if embeddings.silence is None else embeddings.silence.to(dtype)
+    return replace(embeddings, blocks=embeddings.blocks.to(dtype), silence=silence)
 
 
 NODE_CLASS_MAPPINGS = {"PortraitAudioEncoderLoader": PortraitAudioEncoderLoader, "AudioEncode": AudioEncode}

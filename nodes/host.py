@@ -6,7 +6,9 @@ Everything host-specific the node classes need lives here, so node files stay th
 
 from __future__ import annotations
 
+import logging
 import os
+import time
 
 import comfy.model_management as mm
 import comfy.utils
@@ -15,7 +17,7 @@ import folder_paths
 #: Pack model folders (name -> default sub-folder of ComfyUI's models dir, accepted file endings).
 #: Core folders (`audio_encoders`, `vae`, `checkpoints`, `diffusion_models`, `diffusers`) are reused as they are.
 PACK_FOLDERS = {
-    "gated_portrait": ("gated_portrait", {".safetensors", ".pth", ".ckpt", ".pt", ".bin"}),
+    "gated_portrait": ("gated_portrait", {".safetensors"}),
     "animatediff_models": ("animatediff_models", {".safetensors", ".ckpt", ".pth", ".pt"}),
     "face_landmarkers": ("face_landmarkers", {".task", ".tflite"}),
     "hallo": ("hallo", {".safetensors", ".pth", ".onnx"}),
@@ -48,6 +50,18 @@ def register_model_folders() -> None:
             folder_paths.folder_names_and_paths[name] = (paths, set(known) | exts)
         else:
             folder_paths.folder_names_and_paths[name] = ([path], exts)
+
+
+def remove_crash_leftovers() -> list[str]:
+    """Delete the partial files (output_files.PARTIAL_PREFIX) that saves of an earlier, killed server left in the
+    output folder: only those last written before now, the server's start (the host imports the pack once, while
+    it starts)."""
+    from ..pipelines.output_files import remove_stale_partials
+
+    removed = remove_stale_partials(folder_paths.get_output_directory(), time.time())
+    if removed:
+        logging.info("GatedPortrait: removed %d partial files an interrupted save left: %s", len(removed), removed)
+    return removed
 
 
 def list_model_dirs(folder_name: str, marker: str = "config.json") -> list[str]:
@@ -96,6 +110,22 @@ def progress_callback(total: int):
         bar.update_absolute(done, total_now, preview)
 
     return report
+
+
+def interrupt_check() -> None:
+    """Raise the host's interrupt exception when the user pressed Cancel (or POSTed /interrupt)."""
+    mm.throw_exception_if_processing_interrupted()
+
+
+def vae_factor(vae) -> int:
+    """Pixels per latent cell of an image VAE (8 for SD1.5's and TAESD)."""
+    return int(getattr(vae, "downscale_ratio", 8))
+
+
+def vae_encode_bytes(vae, image) -> int:
+    """The host's estimate of the memory one VAE encode of a b h w c image takes (0 when the VAE has none)."""
+    estimate = getattr(vae, "memory_used_encode", None)
+    return int(estimate(image.movedim(-1, 1).shape, getattr(vae, "vae_dtype", image.dtype))) if estimate is not None else 0
 
 
 def compute_device():

@@ -7,11 +7,21 @@ from ..pipelines.clip_parallel import ReplicaWindows
 from ..pipelines.guidance import GuidanceScales
 from ..pipelines.memory_guard import require_memory, sampling_sequence_bytes
 from ..pipelines.noise_schedulers import SCHEDULERS
+from ..pipelines.portrait_fit import fit_portrait
 from ..pipelines.region_scales import RegionScales
 from ..pipelines.sampler import STRATEGIES, LongVideoOptions, SamplerSettings
 from ..pipelines.speed_options import SpeedOptions
 from ..pipelines.window_schedules import SEAMS
-from .host import device_patchers, free_memory, load_to_device, sampling_callback, sampling_devices
+from .host import (
+    device_patchers,
+    free_memory,
+    interrupt_check,
+    load_to_device,
+    sampling_callback,
+    sampling_devices,
+    vae_encode_bytes,
+    vae_factor,
+)
 
 
 #: regional_guidance widget -> GuidanceScales.regional (None: decided by the model's audio module).
@@ -121,27 +131,31 @@ class GatedUNetSample:
                cfg_image, cfg_audio, seed, long_video=None, devices="", compile=False, cfg_audio_head=0.0,
                regional_guidance="auto"):
         device_list = sampling_devices(devices)
-        reference_latent = vae.encode(reference[:1, :, :, :3])
-        frames = audio.frames
+        factor = vae_factor(vae)
+        portrait, regions, fit = fit_portrait(reference[:1, :, :, :3], regions, model.config.resolution,
+                                              factor * model.config.unet_factor)
+        frames, (height, width) = audio.frames, fit.size
+        latent_shape = (getattr(vae, "latent_channels", model.config.unet.in_channels), height // factor, width // factor)
         require_memory(
-            sampling_sequence_bytes(frames, tuple(reference_latent.shape[1:]), audio.blocks[0, 0].numel()),
+            sampling_sequence_bytes(frames, latent_shape, audio.blocks[0, 0].numel()) + vae_encode_bytes(vae, portrait),
             free_memory(model.patcher.load_device),
-            f"a video of {frames} frames at {reference.shape[2]}x{reference.shape[1]} px",
+            f"a video of {frames} frames at {width}x{height} px",
         )
+        interrupt_check()
+        reference_latent = vae.encode(portrait)
         patchers = device_patchers(model.patcher, device_list, model.replicas)
         load_to_device(*patchers)
         guidance = GuidanceScales(cfg_image, cfg_audio, REGIONAL_GUIDANCE[regional_guidance], cfg_audio_head or None)
         settings = AnimateSettings(
             SamplerSettings(steps, scheduler, guidance, seed), long_video or LongVideoOptions(), SpeedOptions(compile=compile)
         )
-        region_scales = RegionScales(head_scale, mouth_scale, eyes_scale)
         latents = animate(
-            patchers[0].model, reference_latent, audio, regions, region_scales, settings,
-            device=patchers[0].load_device, callback=sampling_callback(1),
+            patchers[0].model, reference_latent, audio, regions, RegionScales(head_scale, mouth_scale, eyes_scale), settings,
+            device=patchers[0].load_device, callback=sampling_callback(1), interrupt=interrupt_check,
             windows=ReplicaWindows([p.model for p in patchers]) if len(patchers) > 1 else None,
         )
-        return ({"samples": (latents / model.config.latent_scale).cpu()},)
-
+        size = f"portrait {reference.shape[2]}x{reference.shape[1]} px, sampled at {width}x{height} px"
+        return {"ui": {"gated_portrait_size": [size]}, "result": ({"samples": (latents / model.config.latent_scale).cpu()},)}
 
 NODE_CLASS_MAPPINGS = {"GatedUNetSample": GatedUNetSample, "ShiftFusionLongVideo": ShiftFusionLongVideo}
 NODE_DISPLAY_NAME_MAPPINGS = {

@@ -7,6 +7,8 @@ import folder_paths
 import torch
 
 from ..pipelines.errors import PortraitInputError
+from ..pipelines.output_files import check_filename_prefix
+from ..pipelines.portrait_fit import fit_image, fit_regions, fit_to_size, mask_centre
 from ..pipelines.video_decode import (
     BackgroundStabilizer,
     FrameCollector,
@@ -76,7 +78,7 @@ def _check_frames_fit(total: int, frame_size: tuple[int, int]) -> None:
         )
 
 
-def _stabilizer(strength: float, reference, regions):
+def _stabilizer(strength: float, reference, regions, frame_size: tuple[int, int]):
     if strength <= 0:
         return None
     if reference is None:
@@ -85,7 +87,8 @@ def _stabilizer(strength: float, reference, regions):
     if regions is None:
         raise PortraitInputError("regions", "are missing but background_stabilize is on",
                                  "connect the regions of RegionMaskFromLandmarks, or set background_stabilize to 0")
-    return BackgroundStabilizer(reference[..., :3], head_mask_of(regions), strength)
+    fit = fit_to_size(tuple(reference.shape[1:3]), frame_size, mask_centre(regions.masks))  # the sampler's crop
+    return BackgroundStabilizer(fit_image(reference[..., :3], fit), head_mask_of(fit_regions(regions, fit)), strength)
 
 
 class VAEDecodeVideo:
@@ -141,11 +144,23 @@ class VAEDecodeVideo:
         "leaves no file. Odd frame sizes are padded by one edge pixel in the mp4 (H.264 needs even sizes)."
     )
 
+    @classmethod
+    def VALIDATE_INPUTS(cls, filename_prefix=None):
+        """The prefix is checked when the prompt is queued, before any node runs (None: it arrives by a link)."""
+        if filename_prefix is not None:
+            try:
+                check_filename_prefix(filename_prefix)
+            except PortraitInputError as error:
+                return str(error)
+        return True
+
     def decode(self, vae, latent, chunk_size, audio=None, fps=25.0, save_mp4=True, filename_prefix="GatedPortrait",
                return_frames=True, background_stabilize=0.0, reference=None, regions=None):
         if not (save_mp4 or return_frames):
             raise PortraitInputError("return_frames", "and save_mp4 are both off, so nothing would come out",
                                      "turn on return_frames or save_mp4")
+        if save_mp4:
+            check_filename_prefix(filename_prefix)  # again here: a prefix that arrives by a link is not validated
         latents = as_video_latents(latent["samples"])
         _check_image_vae(vae, latents)
         total = video_frame_count(latents)
@@ -156,7 +171,8 @@ class VAEDecodeVideo:
         plan = _decode_plan(vae, latents, chunk_size)
         chunks = decode_video_chunks(
             latents, _frame_decoder(vae, plan), plan.chunk_size,
-            stabilizer=_stabilizer(background_stabilize, reference, regions), progress=progress_callback(total),
+            stabilizer=_stabilizer(background_stabilize, reference, regions, _frame_size(vae, latents)),
+            progress=progress_callback(total),
         )
         collector = FrameCollector(total, keep_all=return_frames)
         mp4_path, ui = "", {}

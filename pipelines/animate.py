@@ -15,6 +15,7 @@ from .clip_parallel import LocalWindows
 from .conditions import AudioEmbeddings, RegionMasks, VideoConditions
 from .config import PortraitModelConfig
 from .errors import PortraitInputError
+from .interrupts import InterruptCheck
 from .mask_resize import resize_region_masks
 from .portrait_model import PortraitModel
 from .region_scales import RegionScales
@@ -42,17 +43,19 @@ def animate(
     device: torch.device | None = None,
     callback: StepCallback | None = None,
     windows: LocalWindows | None = None,
+    interrupt: InterruptCheck | None = None,
 ) -> torch.Tensor:
     """The portrait animated by the audio. reference_latent: 1 c h w in VAE space (unscaled); regions: masks of the
     same portrait -> 1 c f h w latents at the model's scale (divide by model.config.latent_scale for the VAE).
 
-    device: where the conditions go (default: the model's); windows: how each step's windows are spread over ranks
-    or device replicas (sampler.sample_video).
+    device: where the conditions go (default: the model's); callback, windows (how each step's windows are spread
+    over ranks or device replicas) and interrupt: as sampler.sample_video's.
     """
     cond = video_conditions(model.config, reference_latent, audio, regions, region_scales)
     cond = cond.to(device if device is not None else next(model.parameters()).device)
     return sample_video(
-        model, cond, settings.sampling, settings.long_video, callback, windows=windows, speed=settings.speed
+        model, cond, settings.sampling, settings.long_video, callback, windows=windows, speed=settings.speed,
+        interrupt=interrupt,
     )
 
 

@@ -18,6 +18,36 @@ from safetensors import SafetensorError, safe_open
 from .errors import CheckpointError
 
 PICKLE_SUFFIXES = {".pth", ".ckpt", ".pt", ".bin"}
+#: How PyTorch pickles begin: a zip archive (torch.save since 1.6) or a bare pickle (protocol 2 or later).
+PICKLE_MAGIC = (b"PK\x03\x04", b"\x80")
+
+
+def is_pickle_file(path: str | Path) -> bool:
+    """Whether the file starts like a PyTorch pickle (.pth/.ckpt/.bin), whatever its name says."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(4).startswith(PICKLE_MAGIC)
+    except OSError:
+        return False
+
+
+def refuse_pickle(path: str | Path, fix: str) -> None:
+    """CheckpointError when a safetensors-only reader is given a pickle (a .pth renamed, or a pickled download)."""
+    if is_pickle_file(path):
+        raise CheckpointError(
+            f"{path}: is a PyTorch pickle (.pth/.ckpt), not safetensors; this loader reads safetensors only and "
+            f"never unpickles files. {fix}"
+        )
+
+
+def read_safetensors_metadata(path: str | Path, fix: str) -> dict[str, str]:
+    """The metadata of a safetensors file; CheckpointError ending in `fix` if it cannot be read."""
+    refuse_pickle(path, fix)
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            return handle.metadata() or {}
+    except (SafetensorError, OSError, ValueError) as error:
+        raise CheckpointError(f"{path}: not a readable safetensors file ({error}). {fix}") from error
 
 
 def read_safetensors(path: str | Path, fix: str) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
@@ -26,6 +56,7 @@ def read_safetensors(path: str | Path, fix: str) -> tuple[dict[str, torch.Tensor
     Each tensor is copied into its own allocation: the file's tensors sit at whatever offsets its header length gives
     them, and CPU kernels can round differently on weights that are not aligned like freshly allocated ones.
     """
+    refuse_pickle(path, fix)
     try:
         with safe_open(str(path), framework="pt") as handle:
             return {name: handle.get_tensor(name).clone() for name in handle.keys()}, handle.metadata() or {}

@@ -103,6 +103,7 @@ class PortraitModelConfig:
     face_locator: FaceLocatorConfig = field(default_factory=FaceLocatorConfig)
     regions: tuple[str, ...] = ("head", "mouth", "eyes")  # gate regions r (000 eq. 2)
     clip_length: int = 16  # f: frames per clip the temporal modules see
+    resolution: int = 512  # side of the square training images; larger portraits are scaled to this many pixels
     latent_scale: float = 0.18215  # SD1.5 VAE scaling factor
     prediction_type: str = "v_prediction"
     # What the unconditional CFG branch drops. "pack": reference attention, identity tokens (zeros) and audio
@@ -124,6 +125,11 @@ class PortraitModelConfig:
             "num_train_timesteps": 1000,
         }
     )
+
+    @property
+    def unet_factor(self) -> int:
+        """How much the UNet shrinks a latent before it grows it back: sides must be multiples of it."""
+        return 2 ** (len(self.unet.block_out_channels) - 1)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)

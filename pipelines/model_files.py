@@ -15,10 +15,9 @@ from pathlib import Path
 import torch
 from diffusers import UNet2DConditionModel
 from diffusers.loaders.single_file_utils import convert_ldm_unet_checkpoint
-from safetensors import safe_open
 from safetensors.torch import save_file
 
-from .checkpoint_io import compare_keys, load_strict, read_state_dict
+from .checkpoint_io import compare_keys, load_strict, read_safetensors_metadata, read_state_dict
 from .config import PortraitModelConfig
 from .errors import CheckpointError
 from .portrait_model import PortraitModel
@@ -36,11 +35,10 @@ def save_portrait_model(model: PortraitModel, path: str | Path) -> None:
 
 def read_portrait_config(path: str | Path) -> PortraitModelConfig:
     """The config embedded in a pack-native checkpoint."""
-    try:
-        with safe_open(str(path), framework="pt") as handle:
-            metadata = handle.metadata() or {}
-    except Exception as error:  # safetensors raises several types for bad headers
-        raise CheckpointError(f"{path}: not a readable safetensors file ({error}). Fix: download or export it again.") from error
+    metadata = read_safetensors_metadata(
+        path, "Fix: pick a .safetensors model saved by this pack (python -m pipelines.train writes them), or download "
+        "or export it again",
+    )
     if CONFIG_KEY not in metadata:
         raise CheckpointError(
             f"{path}: no '{CONFIG_KEY}' metadata, so it is not a GatedPortrait model. Fix: pick a model saved by "

@@ -40,6 +40,7 @@ from .face_landmarks import find_face_landmarks
 from .guidance import GuidanceScales
 from .model_files import load_portrait_model
 from .noise_schedulers import SCHEDULERS
+from .portrait_fit import fit_portrait
 from .region_masks import portrait_region_masks
 from .region_scales import RegionScales
 from .sampler import STRATEGIES, LongVideoOptions, SamplerSettings
@@ -49,6 +50,7 @@ from .video_writer import write_mp4
 from .window_schedules import SEAMS
 
 FACE_MODELS = Path(__file__).resolve().parents[1] / "models" / "face"
+VAE_FOLDER_FIX = "give the local folder holding config.json and diffusion_pytorch_model.safetensors (a model-hub name is never downloaded)"
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 DEFAULT_SAMPLING, DEFAULT_LONG_VIDEO = SamplerSettings(), LongVideoOptions()
 
@@ -79,20 +81,26 @@ def read_audio(path: str) -> tuple[torch.Tensor, int]:
 
 
 def load_vae(folder: str, device: torch.device):
-    """A diffusers AutoencoderKL folder (config.json + weights), e.g. sd-vae-ft-mse."""
+    """A local diffusers AutoencoderKL folder (config.json + weights), e.g. sd-vae-ft-mse; never a hub name."""
     from diffusers import AutoencoderKL
 
+    if not os.path.isdir(folder):  # a hub name: even local_files_only lets huggingface_hub go online for headers
+        raise PortraitInputError("vae", f"'{folder}' is not a folder on this machine", VAE_FOLDER_FIX)
     try:
-        return AutoencoderKL.from_pretrained(folder).to(device).eval()
+        return AutoencoderKL.from_pretrained(folder, local_files_only=True).to(device).eval()
     except (OSError, ValueError) as error:
-        raise PortraitInputError("vae", f"{folder} is not a diffusers AutoencoderKL folder ({error})",
-                                 "give the folder holding config.json and diffusion_pytorch_model.safetensors") from error
+        raise PortraitInputError("vae", f"{folder} is not a diffusers AutoencoderKL folder ({error})", VAE_FOLDER_FIX) from error
+
+
+def vae_factor(vae) -> int:
+    """Pixels per latent cell of a diffusers AutoencoderKL (8 for SD's)."""
+    return 2 ** (len(vae.config.block_out_channels) - 1)
 
 
 @torch.no_grad()
 def encode_reference(vae, image: torch.Tensor) -> torch.Tensor:
     """1 H W 3 (0..1) -> 1 c h w unscaled latent (the distribution's mode), H and W multiples of the VAE's factor."""
-    factor = 2 ** (len(vae.config.block_out_channels) - 1)
+    factor = vae_factor(vae)
     height, width = image.shape[1:3]
     if height % factor or width % factor:
         raise PortraitInputError("portrait", f"{width}x{height} px is not a multiple of {factor}",
@@ -104,7 +112,7 @@ def encode_reference(vae, image: torch.Tensor) -> torch.Tensor:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m pipelines.render", description=__doc__.split("\n\n")[0])
     io = parser.add_argument_group("inputs and output")
-    io.add_argument("--portrait", required=True, help="portrait image (PNG/JPEG), sides multiples of the VAE factor")
+    io.add_argument("--portrait", required=True, help="portrait image (PNG/JPEG), any size: scaled to the model's resolution")
     io.add_argument("--audio", required=True, help="speech file (anything ffmpeg decodes)")
     io.add_argument("--model", required=True, help="pack-native model (.safetensors with its config)")
     io.add_argument("--audio-encoder", required=True, help="Hugging Face folder of the speech encoder the model was trained with")
@@ -180,6 +188,7 @@ def render(args: argparse.Namespace, windows: LocalWindows, device: torch.device
     waveform, sample_rate = read_audio(args.audio)
     landmarks = find_face_landmarks(portrait.numpy(), args.face_models, face_box=args.face_box)
     regions = portrait_region_masks(landmarks, "hallo" if tuple(config.regions) == HALLO_REGIONS else "lingualinker")
+    portrait, regions, _ = fit_portrait(portrait, regions, config.resolution, vae_factor(vae) * config.unet_factor)
     audio = embed_audio(encoder, waveform[None], sample_rate, args.fps, config.audio.context_frames, device=device)
     region_scales = RegionScales(args.head, args.mouth, args.eyes)
     started = time.perf_counter()

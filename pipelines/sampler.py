@@ -27,6 +27,7 @@ from .config import PortraitModelConfig
 from .deep_cache import DeepFeatureCache, DeepWindow
 from .errors import PortraitInputError
 from .guidance import GuidanceScales
+from .interrupts import InterruptCheck, checked_layers
 from .noise_schedulers import make_scheduler
 from .portrait_model import PortraitModel
 from .region_scales import audio_term_weight, gate_region_scales
@@ -190,10 +191,12 @@ def sample_video(
     noise: torch.Tensor | None = None,
     windows: LocalWindows | None = None,
     speed: SpeedOptions = SpeedOptions(),
+    interrupt: InterruptCheck | None = None,
 ) -> torch.Tensor:
     """Denoise a whole video. -> b c n h w latents (model scale; divide by latent_scale for the VAE).
 
-    speed: the sampler-side speed switches (speed_options.py); the defaults are lossless.
+    speed: the sampler-side speed switches (speed_options.py); the defaults are lossless. interrupt: called
+    before every UNet layer of every model call (interrupts.py); raising cancels within one layer.
 
     noise: b c n h w starting noise (default: drawn from settings.seed). windows: which of each step's windows
     this process runs and how the outputs of the others arrive (default LocalWindows: all, here; a
@@ -217,10 +220,11 @@ def sample_video(
     if noise is None:
         noise = initial_noise(settings.seed, cond.reference_latent, cond.audio_blocks.shape[1])
     device = cond.reference_latent.device
-    for replica in getattr(windows, "replicas", [model]):
+    replicas = getattr(windows, "replicas", [model])
+    for replica in replicas:
         prepare_model(replica, speed)
     run = SamplingRun(model, cond, settings, speed, callback)
-    with torch.no_grad(), speed.autocast_context(device):
+    with torch.no_grad(), speed.autocast_context(device), checked_layers({model, *replicas}, interrupt):
         if long_video.strategy == "motion_frames" and config.motion.reference_motion_frames > 0:
             return _sample_clips(run, noise, config.motion.reference_motion_frames, reference=None)
         reference = run.encode_reference()

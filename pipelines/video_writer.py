@@ -1,9 +1,10 @@
 """Streaming mp4 output of the VAE video decode stage: H.264 video with the driving audio as AAC.
 
 Frames reach the ffmpeg binary shipped by imageio-ffmpeg as raw rgb24 over stdin, one chunk at a
-time, so a long video never sits in memory whole. The file is written under a temporary name in
+time, so a long video never sits in memory whole. The file is written under a hidden partial name in
 the destination folder and renamed only when ffmpeg finished cleanly: a cancelled or failed save
-leaves neither a partial mp4 nor a temporary file behind.
+leaves neither a partial mp4 nor a temporary file behind, and what a killed process leaves carries
+output_files.PARTIAL_PREFIX, so the next start removes it.
 
 Sizes: H.264 in yuv420p needs an even width and height. Frames with an odd side are padded by
 one row and/or column that repeats the last one (edge replication), so the video is at most one
@@ -18,7 +19,6 @@ import contextlib
 import os
 import subprocess
 import tempfile
-import uuid
 from collections.abc import Iterable
 from fractions import Fraction
 
@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from .errors import PortraitInputError
+from .output_files import partial_path
 
 #: x264 constant rate factor: 17-19 is visually near-lossless for portraits.
 DEFAULT_CRF = 19
@@ -73,10 +74,10 @@ def _ffmpeg_command(size: tuple[int, int], fps: float, out_path: str, audio: tup
     return command + maps + codecs + ["-movflags", "+faststart", "-f", "mp4", out_path]
 
 
-def _write_raw_audio(folder: str, name: str, waveform: torch.Tensor) -> str:
-    """Write c t float audio as interleaved little-endian float32 samples to a hidden file; returns its path."""
-    handle, path = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".f32")
-    with os.fdopen(handle, "wb") as file:
+def _write_raw_audio(folder: str, waveform: torch.Tensor) -> str:
+    """Write c t float audio as interleaved little-endian float32 samples to a hidden partial file; returns its path."""
+    path = partial_path(folder, ".f32")
+    with open(path, "xb") as file:
         waveform.detach().float().cpu().T.contiguous().numpy().astype("<f4", copy=False).tofile(file)
     return path
 
@@ -109,14 +110,13 @@ def write_mp4(
     if waveform is not None:
         _check_audio(waveform, sample_rate)
     folder = os.path.dirname(os.path.abspath(path))
-    name = os.path.basename(path)
-    partial = os.path.join(folder, f".{name}.{uuid.uuid4().hex[:12]}.partial.mp4")  # ffmpeg creates it
+    partial = partial_path(folder, ".mp4")  # ffmpeg creates it
     audio_path = None
     process = None
     with tempfile.TemporaryFile() as log:
         try:
             if waveform is not None:
-                audio_path = _write_raw_audio(folder, name, waveform)
+                audio_path = _write_raw_audio(folder, waveform)
                 audio = (audio_path, int(sample_rate), waveform.shape[0])
             else:
                 audio = None

@@ -18,6 +18,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
@@ -76,6 +77,27 @@ def import_traceback(log: str) -> str:
     return "\n".join(lines[starts[-1] : end + 1]) if starts else ""
 
 
+@dataclass
+class InterruptedRun:
+    """What one prompt cancelled by POST /interrupt sent: (monotonic time, type, data) per websocket message."""
+
+    events: list[tuple[float, str, dict]]
+    interrupted_at: float | None  # when /interrupt was POSTed (None: the prompt ended first)
+
+    @property
+    def types(self) -> list[str]:
+        return [kind for _, kind, _ in self.events]
+
+    @property
+    def latency_s(self) -> float | None:
+        """Seconds from the POST to the host's `execution_interrupted` message (None when either is missing)."""
+        ends = [when for when, kind, _ in self.events if kind == "execution_interrupted"]
+        return ends[0] - self.interrupted_at if ends and self.interrupted_at is not None else None
+
+    def progress_times(self, node_id: str) -> list[float]:
+        return [when for when, kind, data in self.events if kind == "progress" and data.get("node") == node_id]
+
+
 class ComfyHost:
     """One ComfyUI server process with the pack linked in; use as a context manager or call start()/stop().
 
@@ -84,6 +106,7 @@ class ComfyHost:
     `front_end`: serve the real front end (the comfyui-frontend-package wheel) instead of a stub page.
     `pack_dir`: the pack folder the host imports: this repository (linked into custom_nodes/) by default, or a copy
     already placed at `base_dir/custom_nodes/<PACK_FOLDER_NAME>` (a user's clone, as the install test makes).
+    `env`: variables added to the server's environment.
     """
 
     def __init__(
@@ -98,6 +121,7 @@ class ComfyHost:
         start_timeout: float = 180.0,
         front_end: bool = False,
         pack_dir: Path = REPO_ROOT,
+        env: dict[str, str] | None = None,
     ):
         self.base_dir = Path(base_dir).resolve()
         self.models_dir = Path(models_dir).resolve() if models_dir else self.base_dir / "models"
@@ -110,6 +134,7 @@ class ComfyHost:
         self.start_timeout = start_timeout
         self.front_end = front_end
         self.pack_dir = Path(pack_dir).resolve()
+        self.env = dict(env or {})
         self.port: int | None = None
         self.start_seconds: float | None = None
         self._process: subprocess.Popen | None = None
@@ -163,7 +188,7 @@ class ComfyHost:
         with open(self.log_path, "wb") as log:
             self._process = subprocess.Popen(
                 self.command(), cwd=self.base_dir, stdout=log, stderr=subprocess.STDOUT,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                env={**os.environ, "PYTHONUNBUFFERED": "1", **self.env},
             )
         try:
             self._wait_until_up(began + self.start_timeout)
@@ -206,6 +231,13 @@ class ComfyHost:
                 self._process.kill()
                 self._process.wait()
         self._process = None
+
+    def kill(self) -> None:
+        """SIGKILL the server, as a crash or an out-of-memory kill would: nothing of it runs after."""
+        if self._process is not None:
+            self._process.kill()
+            self._process.wait()
+            self._process = None
 
     def peak_rss_mb(self) -> float:
         """The server process's peak resident memory so far (Linux VmHWM), in MB."""
@@ -279,6 +311,44 @@ class ComfyHost:
             if event["type"] == "executing" and data.get("node") is None and data.get("prompt_id") == prompt_id:
                 return
         raise HostError(f"the host closed the websocket while prompt {prompt_id} ran:\n{self.log_tail()}")
+
+    def run_and_interrupt(
+        self, prompt: dict, node_id: str, after_progress: int = 1, timeout: float = 300.0, kill: bool = False
+    ) -> InterruptedRun:
+        """Queue `prompt`, POST /interrupt once `node_id` sent `after_progress` progress messages, and record every
+        message until the prompt ends. kill: SIGKILL the server at that moment instead (a crash) and return."""
+        return asyncio.run(self._run_and_interrupt(prompt, node_id, after_progress, timeout, kill))
+
+    async def _run_and_interrupt(self, prompt, node_id, after_progress, timeout, kill) -> InterruptedRun:
+        client_id = uuid.uuid4().hex
+        run = InterruptedRun([], None)
+        async with aiohttp.ClientSession() as session:
+            async with session.ws_connect(f"{self.url}/ws?clientId={client_id}") as ws:
+                async with session.post(self.url + "/prompt", json={"prompt": prompt, "client_id": client_id}) as answer:
+                    body = await answer.json()
+                if answer.status != 200 or body.get("node_errors"):
+                    raise PromptRejected(body)
+                prompt_id = body["prompt_id"]
+
+                async def read() -> None:
+                    async for message in ws:
+                        if message.type != aiohttp.WSMsgType.TEXT:
+                            continue
+                        event = json.loads(message.data)
+                        data = event.get("data", {})
+                        run.events.append((time.monotonic(), event["type"], data))
+                        if run.interrupted_at is None and len(run.progress_times(node_id)) >= after_progress:
+                            run.interrupted_at = time.monotonic()
+                            if kill:
+                                self.kill()
+                                return
+                            async with session.post(self.url + "/interrupt", json={"prompt_id": prompt_id}):
+                                pass
+                        if event["type"] == "executing" and data.get("node") is None and data.get("prompt_id") == prompt_id:
+                            return
+
+                await asyncio.wait_for(read(), timeout)
+        return run
 
     def output_paths(self, history_entry: dict) -> list[Path]:
         """Files the graph's output nodes saved (images, audio, video), as paths in the host folders."""

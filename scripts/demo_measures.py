@@ -17,6 +17,7 @@ import av
 import numpy as np
 import torch
 import torchvision
+from PIL import Image
 
 from pipelines.face_landmarks import FaceLandmarks
 from pipelines.region_masks import portrait_region_masks
@@ -25,6 +26,7 @@ from pipelines.train.speech import speech_envelope
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "example_workflows" / "gated_portrait_demo.json"
 DEMO_SPEECH = REPO / "example_workflows" / "input" / "speech.wav"
+DEMO_PORTRAIT = REPO / "example_workflows" / "input" / "demo_portrait.png"
 
 
 def read_frames(mp4: Path) -> np.ndarray:
@@ -56,6 +58,19 @@ def demo_face_box() -> str:
     """The face box the demo workflow gives RegionMaskFromLandmarks."""
     (node,) = [n for n in json.loads(DEMO.read_text())["nodes"] if n["type"] == "RegionMaskFromLandmarks"]
     return next(v for v in node["widgets_values"] if isinstance(v, str) and v.count(",") == 3)
+
+
+def enlarged_demo_portrait(path: Path, size: tuple[int, int]) -> str:
+    """The demo portrait scaled up to fill the height of a w x h grey canvas (a phone photo's size), saved at
+    `path` (JPEG or PNG by its suffix); returns the face box of the demo workflow in the new pixels."""
+    width, height = size
+    portrait = Image.open(DEMO_PORTRAIT).convert("RGB")
+    canvas = Image.new("RGB", size, (120, 120, 120))
+    canvas.paste(portrait.resize((height, height), Image.BICUBIC), ((width - height) // 2, 0))
+    canvas.save(path, quality=90)
+    scale = height / portrait.height
+    x, y, w, h = (float(v) for v in demo_face_box().split(","))
+    return f"{x * scale + (width - height) / 2:.1f},{y * scale:.1f},{w * scale:.1f},{h * scale:.1f}"
 
 
 def main() -> None:

@@ -19,10 +19,12 @@ from __future__ import annotations
 import json
 import math
 import os
+import pickle
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
+from safetensors import SafetensorError
 from transformers import (
     Wav2Vec2FeatureExtractor,
     Wav2Vec2Model,
@@ -313,8 +315,21 @@ def read_config(folder: str) -> dict:
             "encoder_folder", f"'{folder}' has no config.json",
             "put a Hugging Face model folder (config.json + model.safetensors) into models/audio_encoders",
         )
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
+    return read_json(path)
+
+
+def read_json(path: str) -> dict:
+    """A JSON file of a model folder; CheckpointError naming the file and the line of a syntax error."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except json.JSONDecodeError as error:
+        raise CheckpointError(
+            f"{path}: broken JSON at line {error.lineno}, column {error.colno} ({error.msg}). "
+            "Fix: download the file again from the model's page (or repair that line)"
+        ) from error
+    except UnicodeDecodeError as error:
+        raise CheckpointError(f"{path}: not a UTF-8 text file ({error.reason}). Fix: download the file again") from error
 
 
 def is_hallo_wav2vec2(config: dict) -> bool:
@@ -337,16 +352,37 @@ def detect_layout(config: dict) -> str:
 
 def _load_pretrained(model_class, folder: str):
     """`model_class.from_pretrained` from local files only; missing or mis-shaped weights are an error."""
-    if not any(os.path.isfile(os.path.join(folder, name)) for name in WEIGHT_FILES):
+    present = [os.path.join(folder, name) for name in WEIGHT_FILES if os.path.isfile(os.path.join(folder, name))]
+    if not present:
         raise PortraitInputError(
             "encoder_folder", f"'{folder}' has no {' or '.join(WEIGHT_FILES)}",
             "copy the model weights next to config.json",
         )
-    model, info = model_class.from_pretrained(folder, local_files_only=True, output_loading_info=True)
+    if os.path.isfile(preprocessor := os.path.join(folder, "preprocessor_config.json")):
+        read_json(preprocessor)  # a broken one would fail later with a bare JSONDecodeError
+    try:
+        model, info = model_class.from_pretrained(folder, local_files_only=True, output_loading_info=True)
+    except (OSError, ValueError, RuntimeError, pickle.UnpicklingError, SafetensorError) as error:
+        raise weight_file_error(present[0], error) from error
     problems = {key: sorted(info.get(key) or ()) for key in ("missing_keys", "mismatched_keys")}
     if any(problems.values()):
-        raise CheckpointError(f"{folder}: weights do not fit {model_class.__name__}: {problems}")
+        raise CheckpointError(
+            f"{folder}: weights do not fit {model_class.__name__}: {problems}. Fix: put the weights that belong to "
+            "this config.json in the folder (both from the same model page)"
+        )
     return model.float()
+
+
+def weight_file_error(path: str, error: BaseException) -> CheckpointError:
+    """The pack's words for a weight file transformers could not load: a pickle refused, or a broken file."""
+    text = str(error)
+    if isinstance(error, pickle.UnpicklingError) or "weights_only" in text:
+        return CheckpointError(
+            f"{path}: refused, the file holds Python objects besides tensors and is never unpickled. Fix: put the "
+            "model's model.safetensors there instead (from the model's page, or converted from a trusted copy)"
+        )
+    first_line = text.strip().splitlines()[0] if text.strip() else type(error).__name__
+    return CheckpointError(f"{path}: corrupt or truncated weight file ({first_line}). Fix: download it again")
 
 
 def _feature_extractor(extractor_class, folder: str, **defaults):

@@ -117,6 +117,7 @@ def model_for_data(args, clips: LatentClips) -> PortraitModel:
         found = (config.audio.encoder, [config.audio.context_frames, config.audio.feature_dim])
         if found != (info["encoder"], info["audio_feature_shape"]):
             raise SystemExit(f"--init model expects audio {found}, the data holds {info['encoder']} {info['audio_feature_shape']}")
+        config.resolution = info.get("image_size", config.resolution)  # the pixels it learns at from now on
         if args.exclusive_masks and not config.audio.exclusive_masks:
             config.audio.exclusive_masks = True
             model = with_weights_of(PortraitModel(config), model)
@@ -126,6 +127,7 @@ def model_for_data(args, clips: LatentClips) -> PortraitModel:
     config.audio.context_frames, config.audio.feature_dim = info["audio_feature_shape"]
     config.latent_scale = info["latent_scale"]
     config.clip_length = info["clip_frames"]
+    config.resolution = info.get("image_size", config.resolution)
     config.audio.exclusive_masks = args.exclusive_masks
     torch.manual_seed(args.seed)
     return PortraitModel(config)

@@ -3,13 +3,9 @@ prompt still succeeds; an interrupt ends sampling or a streaming save without le
 
 from __future__ import annotations
 
-import asyncio
-import json
 import sys
-import uuid
 from pathlib import Path
 
-import aiohttp
 import numpy as np
 import pytest
 import torch
@@ -170,10 +166,12 @@ def test_a_vae_of_another_latent_width_and_an_escaping_prefix_are_refused(odd_in
 
     before = {p.name for p in host.base_dir.iterdir()}
     for prefix in ("../escaped/take", "/tmp/gated_portrait_escaped/take"):
-        with pytest.raises(PromptFailed) as failure:
+        with pytest.raises(PromptRejected) as rejected:  # refused when queued, before any node runs
             host.run_prompt(_decode_prompt(DEMO_VAE, 2, prefix))
-        message = _fail_message(failure.value)
-        assert message.startswith("filename_prefix:") and "outside the output folder" in message and "Fix:" in message
+        (error,) = rejected.value.answer["node_errors"]["3"]["errors"]
+        message = error["details"]
+        assert message.startswith("filename_prefix - filename_prefix:") and "outside the output folder" in message
+        assert "Fix:" in message
     assert {p.name for p in host.base_dir.iterdir()} == before
     assert not Path("/tmp/gated_portrait_escaped").exists()
 
@@ -182,36 +180,9 @@ def test_a_vae_of_another_latent_width_and_an_escaping_prefix_are_refused(odd_in
     assert mp4.parent == host.output_dir / "reliability" and mp4.stat().st_size > 0
 
 
-async def _run_and_interrupt(host, prompt: dict, node_id: str, timeout: float = 300.0) -> list[str]:
-    """Queue `prompt`, POST /interrupt once `node_id` reports progress, return the prompt's message types."""
-    client_id = uuid.uuid4().hex
-    seen: list[str] = []
-    async with aiohttp.ClientSession() as session:
-        async with session.ws_connect(f"{host.url}/ws?clientId={client_id}") as ws:
-            async with session.post(host.url + "/prompt", json={"prompt": prompt, "client_id": client_id}) as answer:
-                prompt_id = (await answer.json())["prompt_id"]
-
-            async def read() -> None:
-                interrupted = False
-                async for message in ws:
-                    if message.type != aiohttp.WSMsgType.TEXT:
-                        continue
-                    event = json.loads(message.data)
-                    data = event.get("data", {})
-                    seen.append(event["type"])
-                    if event["type"] == "progress" and data.get("node") == node_id and not interrupted:
-                        async with session.post(host.url + "/interrupt", json={"prompt_id": prompt_id}):
-                            interrupted = True
-                    if event["type"] == "executing" and data.get("node") is None and data.get("prompt_id") == prompt_id:
-                        return
-
-            await asyncio.wait_for(read(), timeout)
-    return seen
-
-
 def _assert_interrupted_cleanly(host, prompt: dict, node_id: str) -> None:
     before = _all_files(host.output_dir)
-    seen = asyncio.run(_run_and_interrupt(host, prompt, node_id))
+    seen = host.run_and_interrupt(prompt, node_id).types
     assert "execution_interrupted" in seen and "execution_success" not in seen
     assert _all_files(host.output_dir) == before, "no mp4 and no partial file is left"
 
