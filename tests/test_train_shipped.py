@@ -117,7 +117,7 @@ def test_shipped_model_at_mouth_scale_zero_stops_the_lips_following_the_audio(he
 @needs_espeak
 @needs_whisper_tiny
 def test_head_audio_guidance_calms_the_head_and_keeps_the_lip_sync(held_out_speaker):
-    """cfg_audio_head 1.0 with cfg_audio 2.5: the audio term outside the mouth at 1.0 (guidance.py) moves the head
+    """cfg_audio_head 1.0 with cfg_audio 2.5: the audio term outside the mouth at 1.0 (region_scales.audio_term_weight) moves the head
     less, while the mouth keeps its guidance and its lip sync."""
     make, level = held_out_speaker
     unit = RegionScales()
