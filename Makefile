@@ -25,7 +25,7 @@ test: venv
 	OMP_NUM_THREADS=1 $(PY) -m pytest -q
 
 demo: venv
-	$(PY) scripts/run_demo.py
+	$(PY) -m scripts.run_demo
 
 # espeak-ng (text to speech for the audio tests): installed when missing and we may; never fatal.
 apt:

@@ -1,12 +1,11 @@
 """The product path on a GPU against the CPU: the shipped demo model samples the same video on both.
 
     python -m bench.cuda_checks            # cuda when present (the device run in bench/gpu_full.sh)
-    python -m bench.cuda_checks --device cpu --frames 12 --steps 2   # the CPU twin (tests/test_cuda_checks.py)
+    python -m bench.cuda_checks --device cpu --frames 12 --steps 2   # the CPU run of the same code
 
 Rows (latents b c n h w of one video, shift fusion, three-branch CFG as the nodes run it):
 - `fp32`: fp32 weights and math on the device vs the CPU: max abs diff;
 - `fp16_autocast`: fp16 autocast over the fp32 weights on the device vs the CPU: PSNR of the latents;
-(the recorded H100 run, commit 4668269, also had channels_last on in both rows, then the CUDA default.)
 - `replicas`: ReplicaWindows over [device, cpu] (windows alternate between the two) vs the device alone.
 One JSON object to stdout and bench/results/cuda_checks.json (cuda_checks_cpu.json for a CPU run).
 """
@@ -26,7 +25,7 @@ from pipelines.guidance import GuidanceScales
 from pipelines.model_files import load_portrait_model, replicate
 from pipelines.sampler import LongVideoOptions, SamplerSettings, sample_video
 from pipelines.speed_options import SpeedOptions
-from tests.model_fixtures import tiny_conditions
+from pipelines.tiny_models import tiny_conditions
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "models_shipped" / "gated_portrait_tiny_demo.safetensors"

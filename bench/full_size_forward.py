@@ -1,6 +1,6 @@
 """Full-size model: one clip through the ReferenceNet and the denoiser, time and peak memory.
 
-Usage: python bench/full_size_forward.py [--config sd15|hallo] [--latent 8] [--dtype fp32] [--device cpu] [--cfg 1]
+Usage: python -m bench.full_size_forward [--config sd15|hallo] [--latent 8] [--dtype fp32] [--device cpu] [--cfg 1]
 Prints one JSON object and writes it to bench/results/full_size_<config>_<device>.json. Weights are random (no SD1.5
 or Hallo weights here); the cost does not depend on their values. The hallo config runs every shape of Hallo's
 net.pth layout: ReferenceNet with its motion frames, FaceLocator, face-embedding tokens, three audio branches.
@@ -13,20 +13,16 @@ import platform
 import resource
 import sys
 import time
-from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from pipelines.config import PortraitModelConfig, shipped_configs  # noqa: E402
-from pipelines.guidance import GuidanceScales  # noqa: E402
-from pipelines.motion_module import sinusoidal_table  # noqa: E402
-from pipelines.portrait_model import PortraitModel  # noqa: E402
-from pipelines.conditions import VideoConditions  # noqa: E402
-from pipelines.sampler import guided_prediction  # noqa: E402
-from bench.report import report  # noqa: E402
+from bench.report import report
+from pipelines.conditions import VideoConditions
+from pipelines.config import PortraitModelConfig, shipped_configs
+from pipelines.guidance import GuidanceScales
+from pipelines.motion_module import sinusoidal_table
+from pipelines.portrait_model import PortraitModel
+from pipelines.sampler import guided_prediction
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 
@@ -119,7 +115,7 @@ def main() -> None:
         "output_finite": bool(torch.isfinite(out).all()),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "peak_vram_mb": round(torch.cuda.max_memory_allocated() / 2**20, 1) if args.device.startswith("cuda") else None,
-        "command": "python " + " ".join(sys.argv),
+        "command": "python -m bench.full_size_forward " + " ".join(sys.argv[1:]),
     }
     report(f"full_size_{args.config}_{'cuda' if args.device.startswith('cuda') else 'cpu'}", result)
 

@@ -18,7 +18,7 @@ import torch
 
 from bench.report import report
 from pipelines.guidance import GuidanceScales
-from tests.hallo_parity import REVERTS, load_fixture, reverted
+from scripts.hallo_parity import REVERTS, load_fixture, reverted
 
 
 def rounded(value: float) -> float:

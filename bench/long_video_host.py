@@ -19,13 +19,11 @@ from pathlib import Path
 import av
 from PIL import Image
 
+from bench.report import report
+from scripts.comfy_host import ComfyHost
+from scripts.make_demo_models import DEMO_MODEL, DEMO_MODEL_ENCODER, DEMO_VAE, write_demo_models
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from scripts.comfy_host import ComfyHost  # noqa: E402
-from scripts.make_demo_models import DEMO_MODEL, DEMO_MODEL_ENCODER, DEMO_VAE, write_demo_models  # noqa: E402
-from bench.report import report  # noqa: E402
-
 DEMO_INPUTS = ROOT / "example_workflows" / "input"
 #: The face in the demo portrait as x, y, w, h fractions: tiny test images skip detection with it.
 FACE_BOX = (0.25, 0.06, 0.5, 0.6)

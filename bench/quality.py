@@ -1,4 +1,4 @@
-"""Quality of the shipped demo model: lip sync, identity, region sliders and seams of long videos (issue 10).
+"""Quality of the shipped demo model: lip sync, identity, region sliders and seams of long videos.
 
 Held-out data: people the training never drew (style seeds 900000+) speaking fixed sentences it never spoke, in six
 languages, three of which it never heard (cmn, ja, th); audio trimmed to --max-frames. Each video is generated as
@@ -8,13 +8,13 @@ the nodes do it (VAE-encoded reference, region masks at latent size, Whisper win
 - lipsync_corr: Pearson correlation, per clip, of the mouth opening (luminance drop in the mouth box against the
   decoded reference) with the audio loudness level of each frame; mean over clips and per language;
 - identity_mae: mean absolute RGB error of the frames to the decoded reference outside the mouth and eye boxes;
-- region sliders (LinguaLinker Fig. 6) on the first --slider-clips clips, one slider at 0 / 1 / 2 with the others
-  at 1: mouth motion (std over frames of the mouth opening: includes the flicker of a blurry tiny model, about 0.2
-  for a random-init one), mouth sync amplitude (least-squares slope of the mouth opening on the loudness level: the
-  motion that follows the audio), eye closure (mean above its median) and blink count,
-  head motion (mean head offset in px, found by registering each frame's head onto the reference); mouth and eyes
-  are measured on frames moved back by their head offset; reductions are 1 - value(0) / value(1); blink counts are
-  summed over the slider clips (the first four paint 5 blinks in 400 frames);
+- region sliders (LinguaLinker Fig. 6) on the first --slider-clips clips, one slider at 0 / 1 / 2 with the others at
+  1: mouth motion (std over frames of the mouth opening: includes the flicker of a blurry tiny model), mouth sync
+  amplitude (least-squares slope of the mouth opening on the loudness level: the motion that follows the audio), eye
+  closure (mean above its median) and blink count, head motion (mean head offset in px, found by registering each
+  frame's head onto the reference); mouth and eyes are measured on frames moved back by their head offset; reductions
+  are 1 - value(0) / value(1); blink counts are summed over the slider clips (the first four paint 5 blinks in 400
+  frames);
 - seam_jump: one held-out person speaking --seam-seconds of concatenated held-out sentences, sampled as independent
   clips (shift fusion with alpha 0: the consecutive windows [0, f), [f, 2f), ... at every step) and with shift
   fusion (alpha 7); jump = mean absolute RGB change between consecutive frames, averaged over the frame pairs that

@@ -31,20 +31,16 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
-
-from model_fixtures import tiny_conditions  # noqa: E402  (random inputs of any config, shared with the tests)
-from bench.report import report  # noqa: E402
-from bench.step_measure import random_model  # noqa: E402
-from pipelines.config import PortraitModelConfig  # noqa: E402
-from pipelines.guidance import GuidanceScales  # noqa: E402
-from pipelines.sampler import SamplerSettings, sample_video  # noqa: E402
-from scripts.comfy_host import ComfyHost  # noqa: E402
-from scripts.demo_measures import DEMO, DEMO_PORTRAIT, DEMO_SPEECH, demo_face_box, enlarged_demo_portrait  # noqa: E402
-from scripts.make_demo_models import write_demo_models  # noqa: E402
-from scripts.workflow_to_api import convert  # noqa: E402
+from bench.report import report
+from bench.step_measure import random_model
+from pipelines.config import PortraitModelConfig
+from pipelines.guidance import GuidanceScales
+from pipelines.sampler import SamplerSettings, sample_video
+from pipelines.tiny_models import tiny_conditions
+from scripts.comfy_host import ComfyHost
+from scripts.demo_measures import DEMO, DEMO_PORTRAIT, DEMO_SPEECH, demo_face_box, enlarged_demo_portrait
+from scripts.make_demo_models import write_demo_models
+from scripts.workflow_to_api import convert
 
 PHONE = (4032, 3024)
 

@@ -19,23 +19,18 @@ import sys
 import tempfile
 import time
 from datetime import timedelta
-from pathlib import Path
 
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-sys.path.insert(0, str(ROOT))
-
-from model_fixtures import TINY, tiny_conditions, tiny_model  # noqa: E402
-from pipelines.clip_parallel import DistributedWindows, LocalWindows, ReplicaWindows  # noqa: E402
-from pipelines.model_files import replicate  # noqa: E402
-from pipelines.speed_options import SpeedOptions  # noqa: E402
-from pipelines.guidance import GuidanceScales  # noqa: E402
-from pipelines.sampler import LongVideoOptions, SamplerSettings, sample_video, window_schedule  # noqa: E402
-from bench.report import report  # noqa: E402
+from bench.report import report
+from pipelines.clip_parallel import DistributedWindows, LocalWindows, ReplicaWindows
+from pipelines.guidance import GuidanceScales
+from pipelines.model_files import replicate
+from pipelines.sampler import LongVideoOptions, SamplerSettings, sample_video, window_schedule
+from pipelines.speed_options import SpeedOptions
+from pipelines.tiny_models import TINY, tiny_conditions, tiny_model
 
 OPTIONS = LongVideoOptions(strategy="shift_fusion", seam="silent_pad")
 #: one window per model call in every run: ranks and replicas hand windows out one by one, and the single-process

@@ -26,13 +26,9 @@ import platform
 import sys
 import time
 from dataclasses import replace
-from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-
-from model_fixtures import tiny_conditions  # noqa: E402  (random inputs of any config, shared with the tests)
 from bench.lossy_options import candidates
 from bench.report import RESULTS, report
 from bench.step_measure import Run, flops_per_frame_forward, matmul_peak_tflops, psnr, random_model, random_vae, timed_run
@@ -40,6 +36,7 @@ from pipelines.config import PortraitModelConfig
 from pipelines.guidance import GuidanceScales
 from pipelines.sampler import LongVideoOptions, SamplerSettings, guided_prediction
 from pipelines.speed_options import FAST_PRESET, SpeedOptions, SpeedPreset, attention_kernels
+from pipelines.tiny_models import tiny_conditions
 
 STARTED = time.perf_counter()
 FPS = 25

@@ -1,4 +1,4 @@
-"""The device list of a sampling node: where the model replicas of a step's windows run (issue 16).
+"""The device list of a sampling node: where the model replicas of a step's windows run.
 
 "cuda:0, cuda:1" spreads each step's windows over two GPUs of one machine (clip_parallel.ReplicaWindows);
 an empty text keeps the host's device. The same device may be listed twice (two replicas there).

@@ -36,13 +36,13 @@ def save_portrait_model(model: PortraitModel, path: str | Path) -> None:
 def read_portrait_config(path: str | Path) -> PortraitModelConfig:
     """The config embedded in a pack-native checkpoint."""
     metadata = read_safetensors_metadata(
-        path, "Fix: pick a .safetensors model saved by this pack (python -m pipelines.train writes them), or download "
+        path, "Fix: pick a .safetensors model saved by this pack (python -m apps.train writes them), or download "
         "or export it again",
     )
     if CONFIG_KEY not in metadata:
         raise CheckpointError(
             f"{path}: no '{CONFIG_KEY}' metadata, so it is not a GatedPortrait model. Fix: pick a model saved by "
-            "this pack (python -m pipelines.train writes them), or load SD1.5 + motion-module base weights."
+            "this pack (python -m apps.train writes them), or load SD1.5 + motion-module base weights."
         )
     try:
         return PortraitModelConfig.from_dict(json.loads(metadata[CONFIG_KEY]))

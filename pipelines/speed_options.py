@@ -22,9 +22,8 @@ AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 class SpeedOptions:
     """How sampling spends compute. Defaults: the lossless fast set, the same on every device.
 
-    Measured on an H100 at 512x512 with fp16 weights (bench/results/step_variants.json): autocast over half weights
-    and channels_last each made a step slower (1.99 and 1.65 s vs 1.55 s), so both stay off; the weights' own
-    dtype (ReferenceNetLoad's `dtype`) sets the math. torch.compile gave 0.72x and is the node's `compile` switch.
+    Autocast and channels_last stay off (their measured cost: README, bench/results/step_variants.json): the
+    weights' own dtype (ReferenceNetLoad's `dtype`) sets the math. torch.compile is the node's `compile` switch.
     """
 
     # lossless

@@ -3,7 +3,7 @@
     python -m scripts.make_demo_models <models_dir>
 
 - gated_portrait/gated_portrait_tiny_demo.safetensors: the trained tiny demo model shipped in models_shipped/
-  (trained by `python -m pipelines.train` on the synthetic portraits with Whisper tiny.en features; see
+  (trained by `python -m apps.train` on the synthetic portraits with Whisper tiny.en features; see
   models_shipped/README.md), copied again whenever the shipped file changes;
 - vae/taesd_tiny_demo.safetensors: the TAESD-format VAE that model was trained with, also from models_shipped/;
 - audio_encoders/xlsr_tiny_demo/: a tiny random-init Wav2Vec2 (XLS-R layout) folder. The trained demo model reads

@@ -87,7 +87,7 @@ def build_networks(torch, folder: Path):
         down_block_types=("CrossAttnDownBlock2D",) * (levels - 1) + ("DownBlock2D",),
         up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * (levels - 1),
     ).save_pretrained(folder / "unet")
-    reference_unet = UNet2DConditionModel.from_pretrained(folder, subfolder="unet")
+    reference_unet = UNet2DConditionModel.from_pretrained(folder, subfolder="unet", local_files_only=True)
     denoising_unet = UNet3DConditionModel.from_pretrained_2d(
         folder, folder / "no_motion_module.ckpt", subfolder="unet", use_landmark=False,
         unet_additional_kwargs=dict(

@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 
 import av
-from comfy_host import REPO_ROOT, ComfyHost, HostError
-from workflow_to_api import convert
+from scripts.comfy_host import REPO_ROOT, ComfyHost, HostError
+from scripts.workflow_to_api import convert
 
 DEMO_WORKFLOW = REPO_ROOT / "example_workflows" / "gated_portrait_demo.json"
 DEMO_INPUT_DIR = REPO_ROOT / "example_workflows" / "input"

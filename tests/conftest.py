@@ -1,7 +1,7 @@
 """Test set-up shared by the whole suite: host-free packages importable by file location, pack root untouched.
 
-Tests write `from pipelines.x import y` and `from scripts.comfy_host import ComfyHost`. The repository root is
-not put on sys.path for that: the root `__init__.py` and `nodes/` are the pack as the host imports it (relative
+Tests write `from pipelines.x import y`, `from apps.render import main` and `from scripts.comfy_host import ComfyHost`.
+The repository root is not put on sys.path for that: the root `__init__.py` and `nodes/` are the pack as the host imports it (relative
 imports, `comfy` at import time), and a top-level `nodes` would shadow ComfyUI's own module. Only the packages
 named below are registered, each from its own folder.
 """
@@ -16,7 +16,7 @@ import pytest
 import torch
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-HOST_FREE_PACKAGES = ("pipelines", "scripts")
+HOST_FREE_PACKAGES = ("pipelines", "apps", "scripts")
 
 
 def _import_package_by_location(name: str) -> None:

@@ -8,7 +8,7 @@ from pipelines.config import PortraitModelConfig
 from pipelines.portrait_model import PortraitModel
 from pipelines.conditions import VideoConditions
 
-from model_fixtures import tiny_conditions
+from pipelines.tiny_models import tiny_conditions
 
 TINY_HALLO = PortraitModelConfig.named("tiny_hallo")
 #: Parameters the release zero-initialises (audio zero convs, FaceLocator output, temporal proj_out).

@@ -10,7 +10,7 @@ import torch
 from diffusers import AutoencoderKL
 from PIL import Image
 
-from model_fixtures import tiny_model
+from pipelines.tiny_models import tiny_model
 from pipelines.model_files import save_portrait_model
 from scripts.tiny_encoders import save_tiny_encoder
 

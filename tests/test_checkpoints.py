@@ -11,7 +11,7 @@ import torch
 from diffusers import UNet2DConditionModel
 from safetensors.torch import save_file
 
-from model_fixtures import TINY, tiny_conditions, tiny_model
+from pipelines.tiny_models import TINY, tiny_conditions, tiny_model
 from pipelines.checkpoint_io import read_state_dict
 from pipelines.config import UNetConfig
 from pipelines.errors import CheckpointError

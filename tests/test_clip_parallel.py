@@ -13,7 +13,7 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from model_fixtures import TINY, tiny_conditions, tiny_model
+from pipelines.tiny_models import TINY, tiny_conditions, tiny_model
 from pipelines.clip_parallel import DistributedWindows, LocalWindows, ReplicaWindows
 from pipelines.errors import PortraitInputError
 from pipelines.sampler import LongVideoOptions, SamplerSettings, sample_video, window_schedule

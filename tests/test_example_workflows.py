@@ -14,7 +14,29 @@ WORKFLOW_DIR = Path(__file__).resolve().parents[1] / "example_workflows"
 WORKFLOWS = sorted(WORKFLOW_DIR.glob("*.json"))
 
 
-def test_the_three_example_workflows_are_there():
+#: The loaders whose first widget names a file in the host's input folder (example_workflows/input/ ships them).
+FILE_LOADERS = ("LoadImage", "LoadAudio")
+
+
+@pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda p: p.stem)
+def test_every_link_joins_the_slots_that_name_it_and_every_loaded_file_ships(workflow):
+    """A link row [id, from node, from slot, to node, to slot, type] must match both ends' slot records, or the
+    editor drops the wire on load; a file a loader names must ship in example_workflows/input/."""
+    graph = json.loads(workflow.read_text())
+    nodes = {node["id"]: node for node in graph["nodes"]}
+    assert len(nodes) == len(graph["nodes"]) and max(nodes) <= graph["last_node_id"]
+    links = {row[0]: row for row in graph["links"]}
+    assert max(links) <= graph["last_link_id"]
+    for link, source, source_slot, target, target_slot, kind in graph["links"]:
+        output, input_ = nodes[source]["outputs"][source_slot], nodes[target]["inputs"][target_slot]
+        assert link in output["links"] and input_["link"] == link, f"link {link}: {source} -> {target}"
+        assert kind == output["type"] and (input_["type"] in (kind, "*") or kind in input_["type"].split(","))
+    for node in nodes.values():
+        wired = {link for output in node.get("outputs", []) for link in output.get("links") or []}
+        wired |= {slot["link"] for slot in node.get("inputs", []) if slot.get("link") is not None}
+        assert wired <= set(links), f"node {node['id']} ({node['type']}) names links the graph lacks"
+        if node["type"] in FILE_LOADERS:
+            assert (WORKFLOW_DIR / "input" / node["widgets_values"][0]).is_file()
     assert {w.stem for w in WORKFLOWS} >= {"gated_portrait_demo", "gated_portrait_long_audio", "hallo_checkpoints"}
 
 

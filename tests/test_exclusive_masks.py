@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 import torch
 
-from model_fixtures import TINY
+from pipelines.tiny_models import TINY
 from pipelines.portrait_model import PortraitModel
 from pipelines.region_gate import RegionGatedAudioAttention, exclusive_region_masks
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import av
 import pytest
 
-from pipelines.farm import job_arguments, read_jobs
+from apps.farm import job_arguments, read_jobs
 from render_fixtures import write_render_inputs, write_wav
 
 pytest.importorskip("ray")  # optional extra of the farm command only
@@ -31,7 +31,7 @@ def test_jobs_from_csv_and_json_lines_become_render_command_lines(tmp_path):
 
 
 def _farm(jobs: Path, inputs: dict[str, Path]) -> tuple[int, dict]:
-    command = [sys.executable, "-m", "pipelines.farm", str(jobs), "--model", str(inputs["model.safetensors"]),
+    command = [sys.executable, "-m", "apps.farm", str(jobs), "--model", str(inputs["model.safetensors"]),
                "--audio-encoder", str(inputs["encoder"]), "--vae", str(inputs["vae"]), "--num-cpus", "2", "--retries", "1"]
     done = subprocess.run(command, cwd=REPO_ROOT, env={**os.environ, "OMP_NUM_THREADS": "1"},
                           capture_output=True, text=True, timeout=400)

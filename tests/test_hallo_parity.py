@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from hallo_parity import REVERTS, load_fixture, reverted
+from scripts.hallo_parity import REVERTS, load_fixture, reverted
 from pipelines.guidance import GuidanceScales
 from pipelines.hallo_reference_rows import COND, UNCOND, motion_identities, reference_identities, row_identities
 

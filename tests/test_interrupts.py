@@ -6,9 +6,9 @@ import pytest
 import torch
 from diffusers.models.resnet import ResnetBlock2D
 
-from model_fixtures import tiny_conditions, tiny_model
 from pipelines.sampler import SamplerSettings, sample_video
 from pipelines.speed_options import SpeedOptions
+from pipelines.tiny_models import tiny_conditions, tiny_model
 
 
 class Cancelled(Exception):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from model_fixtures import TINY, tiny_conditions, tiny_model
+from pipelines.tiny_models import TINY, tiny_conditions, tiny_model
 from pipelines.config import PortraitModelConfig
 from pipelines.guidance import GuidanceScales
 from pipelines.sampler import LongVideoOptions, SamplerSettings, initial_noise, sample_video

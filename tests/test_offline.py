@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from apps.render import main
 from pipelines.audio import load_audio_encoder
-from pipelines.render import main
 from render_fixtures import write_render_inputs
 
 REPO = Path(__file__).resolve().parents[1]

@@ -6,9 +6,9 @@ import dataclasses
 
 import torch
 
-from model_fixtures import tiny_conditions, tiny_model
 from pipelines.guidance import GuidanceScales
 from pipelines.region_scales import audio_term_weight, region_audio_weight
+from pipelines.tiny_models import tiny_conditions, tiny_model
 from pipelines.sampler import guided_prediction
 
 

@@ -14,7 +14,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from pipelines.render import main
+from apps.render import main
 from pipelines.speed_options import FAST_PRESET
 from render_fixtures import AUDIO_S, FPS, RATE, write_render_inputs
 
@@ -58,7 +58,7 @@ def test_render_alone_and_on_two_gloo_ranks_give_the_same_video(inputs, tmp_path
     _check_mp4(alone / "video.mp4", frames)
     # silent_pad, alpha 3: P = ceil((13 + 7) / 8) * 8 = 24, so 3 windows a step, 2 steps
     assert single["window_passes_per_rank"] == [6]
-    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", "-m", "pipelines.render"]
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", "-m", "apps.render"]
     done = subprocess.run([*torchrun, *_arguments(inputs, ranks)], cwd=REPO_ROOT, env={**os.environ, "OMP_NUM_THREADS": "1"},
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -95,7 +95,7 @@ def test_head_audio_guidance_option_reaches_the_sampler(inputs, tmp_path, capsys
 def test_speed_preset_option_reaches_the_sampler(inputs, tmp_path, capsys, monkeypatch):
     """--speed fast samples the fast preset's share of the steps with its scheduler and lossy switches; the default
     is lossless (the asked steps and scheduler, no lossy switch)."""
-    import pipelines.render as render
+    import apps.render as render
 
     monkeypatch.delenv("WORLD_SIZE", raising=False)
     seen, animate = [], render.animate

@@ -8,7 +8,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-import pipelines.render as render
+import apps.render as render
 import pipelines.train.evaluation as evaluation
 from pipelines.animate import AnimateSettings, animate
 from pipelines.errors import PortraitInputError

@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 import torch
 
-from model_fixtures import TINY, tiny_conditions, tiny_model
+from pipelines.tiny_models import TINY, tiny_conditions, tiny_model
 from pipelines.guidance import GuidanceScales
 from pipelines.sampler import LongVideoOptions, SamplerSettings, sample_video
 from pipelines.speed_options import SpeedOptions, attention_kernels

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from pipelines.train.__main__ import focus_region_indices, parser
+from apps.train import focus_region_indices, parser
 from pipelines.train.stages import focus_clips, sample_clip_indices
 
 MOUTH = (1,)

@@ -7,11 +7,11 @@ import json
 import pytest
 import torch
 
+from apps.train import main
 from pipelines.config import PortraitModelConfig
 from pipelines.model_files import load_portrait_model
 from pipelines.noise_schedulers import make_scheduler
 from pipelines.portrait_model import PortraitModel
-from pipelines.train.__main__ import main
 from pipelines.train.clip_cache import LatentClips
 from pipelines.train.objectives import diffusion_loss
 from pipelines.train.stages import is_stage2_parameter, set_trainable, stage_batch
@@ -158,6 +158,6 @@ def test_fit_with_a_missing_or_foreign_data_file_exits_naming_it_and_the_fix(tmp
         save_file({"weight": torch.zeros(2)}, str(data))
     elif content is not None:
         data.write_bytes(content)
-    with pytest.raises(SystemExit, match=rf"clips.safetensors: .*{reason}.*Fix: make it with `python -m pipelines.train data"):
+    with pytest.raises(SystemExit, match=rf"clips.safetensors: .*{reason}.*Fix: make it with `python -m apps.train data"):
         main(["fit", "--data", str(data), "--stage", "1", "--steps", "1", "--out", str(tmp_path / "run")])
     assert not (tmp_path / "run").exists()

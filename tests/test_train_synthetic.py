@@ -97,7 +97,7 @@ def test_random_portraits_vary():
 def test_portrait_command_paints_the_person_of_a_seed_and_prints_its_face_box(tmp_path, capsys):
     from PIL import Image
 
-    from pipelines.train.__main__ import main
+    from apps.train import main
 
     main(["portrait", "--seed", "123458", "--out", str(tmp_path / "face.png")])
     written = torch.tensor(np.array(Image.open(tmp_path / "face.png"))).permute(2, 0, 1).float() / 255

@@ -10,9 +10,9 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from apps.train import main, region_weight_indices
 from pipelines.conditions import LINGUALINKER_REGIONS
 from pipelines.errors import CheckpointError
-from pipelines.train.__main__ import main, region_pixel_weights, region_weight_indices
 from pipelines.train.synthetic import random_portraits
 from pipelines.train.tiny_vae import (
     decode_latents,
@@ -21,6 +21,7 @@ from pipelines.train.tiny_vae import (
     from_comfy_taesd,
     load_tiny_vae,
     new_tiny_vae,
+    region_pixel_weights,
     save_tiny_vae,
     to_comfy_taesd,
 )

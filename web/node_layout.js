@@ -2,7 +2,7 @@
 // its video player) is reserved from the start. When the preview arrives it takes that space and scales inside it,
 // so the node does not grow over its neighbours.
 import { app } from "../../scripts/app.js";
-import { canvasWidget } from "./canvas_widget.js";
+import { addOnCreate, canvasWidget } from "./canvas_widget.js";
 
 const EXTENSION = "GatedPortrait.NodeLayout";
 // Node types that show a preview after a run -> the names of the front end's preview widgets they get.
@@ -41,12 +41,6 @@ app.registerExtension({
     const previewNames = PREVIEW_WIDGETS[nodeData.name];
     if (!previewNames) return;
 
-    const onNodeCreated = nodeType.prototype.onNodeCreated;
-    nodeType.prototype.onNodeCreated = function () {
-      const result = onNodeCreated?.apply(this, arguments);
-      this.addCustomWidget(previewSpace(previewNames));
-      this.setSize([this.size[0], Math.max(this.size[1], this.computeSize()[1])]);
-      return result;
-    };
+    addOnCreate(nodeType, () => previewSpace(previewNames));
   },
 });

@@ -48,7 +48,7 @@ class LatentClips:
     @classmethod
     def load(cls, path: str | Path) -> "LatentClips":
         """Read a clip file the `data` command wrote; CheckpointError naming the file and the fix otherwise."""
-        remake = "Fix: make it with `python -m pipelines.train data ... --out FILE`."
+        remake = "Fix: make it with `python -m apps.train data ... --out FILE`."
         if not Path(path).is_file():
             raise CheckpointError(f"{path}: no such clip file. {remake}")
         tensors, metadata = read_safetensors(path, remake)

@@ -95,6 +95,14 @@ def image_gradients(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return images[..., 1:] - images[..., :-1], images[..., 1:, :] - images[..., :-1, :]
 
 
+def region_pixel_weights(masks: torch.Tensor, weights: dict[int, float]) -> torch.Tensor:
+    """Region masks b r h w, {region index: w} -> b 1 h w: 1 + sum of (w - 1) x mask."""
+    factors = torch.ones_like(masks[:, :1])
+    for index, weight in weights.items():
+        factors = factors + (weight - 1.0) * masks[:, index][:, None]
+    return factors
+
+
 def reconstruction_loss(
     vae: AutoencoderTiny, images: torch.Tensor, generator: torch.Generator, latent_noise: float = 0.03,
     latent_penalty: float = 1e-3, pixel_weights: torch.Tensor | None = None,

@@ -21,9 +21,9 @@ import torch
 from PIL import Image
 
 from audio_speech import needs_whisper_tiny
-from model_fixtures import tiny_model
 from pipelines.model_files import save_portrait_model
 from pipelines.output_files import PARTIAL_PREFIX
+from pipelines.tiny_models import tiny_model
 from scripts.comfy_host import ComfyHost, PromptFailed, PromptRejected
 from scripts.demo_measures import enlarged_demo_portrait
 from scripts.make_demo_models import DEMO_ENCODER, DEMO_VAE

@@ -1,12 +1,12 @@
-"""Command line of the training pipeline (paper 000 §4.1), run from the pack root:
+"""Command line of the training pipeline in pipelines/train (paper 000 §4.1), run from the pack root:
 
-    python -m pipelines.train vae   --out RUN/vae --steps 600
-    python -m pipelines.train data  --vae RUN/vae/taesd_demo.safetensors --audio-encoder FOLDER --out RUN/clips.safetensors
-    python -m pipelines.train fit   --data RUN/clips.safetensors --stage 1 --steps 1500 --out RUN/stage1
-    python -m pipelines.train fit   --data RUN/clips.safetensors --stage 2 --steps 4000 --out RUN/stage2 \\
+    python -m apps.train vae   --out RUN/vae --steps 600
+    python -m apps.train data  --vae RUN/vae/taesd_demo.safetensors --audio-encoder FOLDER --out RUN/clips.safetensors
+    python -m apps.train fit   --data RUN/clips.safetensors --stage 1 --steps 1500 --out RUN/stage1
+    python -m apps.train fit   --data RUN/clips.safetensors --stage 2 --steps 4000 --out RUN/stage2 \\
                                     --init RUN/stage1/model.safetensors
-    python -m pipelines.train export --model RUN/stage2/model.safetensors --vae RUN/vae/taesd_demo.safetensors --out DIR
-    python -m pipelines.train portrait --seed 123458 --out DIR/demo_portrait.png
+    python -m apps.train export --model RUN/stage2/model.safetensors --vae RUN/vae/taesd_demo.safetensors --out DIR
+    python -m apps.train portrait --seed 123458 --out DIR/demo_portrait.png
 
 Every training command resumes from OUT/checkpoint.pt when it exists (pass --fresh to start over), logs to stderr and
 OUT/log.jsonl, and writes its result (OUT/taesd_demo.safetensors or OUT/model.safetensors) at every checkpoint.
@@ -22,20 +22,22 @@ from pathlib import Path
 
 import torch
 
-from ..conditions import LINGUALINKER_REGIONS
-from ..config import PortraitModelConfig
-from ..errors import CheckpointError
-from ..model_files import load_portrait_model, save_portrait_model
-from ..noise_schedulers import make_scheduler
-from ..portrait_model import PortraitModel
-from .clip_cache import LatentClips, build_latent_clips
-from .face_render import FaceMotion, feature_boxes, random_style, render_frames
-from .objectives import diffusion_loss
-from .speech import random_utterances
-from .stages import sample_clip_indices, set_trainable, stage_batch
-from .synthetic import SyntheticTalkingPortraits, random_portraits
-from .tiny_vae import downsampling_init, load_tiny_vae, new_tiny_vae, reconstruction_loss, save_tiny_vae
-from .trainer import CHECKPOINT, LoopSettings, TrainingRun, run_loop
+from pipelines.conditions import LINGUALINKER_REGIONS
+from pipelines.config import PortraitModelConfig
+from pipelines.errors import CheckpointError
+from pipelines.model_files import load_portrait_model, save_portrait_model
+from pipelines.noise_schedulers import make_scheduler
+from pipelines.portrait_model import PortraitModel
+from pipelines.train.clip_cache import LatentClips, build_latent_clips
+from pipelines.train.face_render import FaceMotion, feature_boxes, random_style, render_frames
+from pipelines.train.objectives import diffusion_loss
+from pipelines.train.speech import random_utterances
+from pipelines.train.stages import sample_clip_indices, set_trainable, stage_batch
+from pipelines.train.synthetic import SyntheticTalkingPortraits, random_portraits
+from pipelines.train.tiny_vae import (
+    downsampling_init, load_tiny_vae, new_tiny_vae, reconstruction_loss, region_pixel_weights, save_tiny_vae,
+)
+from pipelines.train.trainer import CHECKPOINT, LoopSettings, TrainingRun, run_loop
 
 VAE_FILE = "taesd_demo.safetensors"
 MODEL_FILE = "model.safetensors"
@@ -88,7 +90,7 @@ def command_vae(args) -> None:
 
 def command_data(args) -> None:
     """Speak, paint and encode the training clips once."""
-    from ..audio.encoders import load_audio_encoder
+    from pipelines.audio.encoders import load_audio_encoder
 
     device = pick_device(args.device)
     began = time.monotonic()
@@ -201,21 +203,13 @@ def region_weight_indices(weights: list[tuple[str, float]], regions: tuple[str, 
     return {region_index("--region-weight", name, regions): weight for name, weight in weights}
 
 
-def region_pixel_weights(masks: torch.Tensor, weights: dict[int, float]) -> torch.Tensor:
-    """Region masks b r h w, {region index: w} -> b 1 h w: 1 + sum of (w - 1) x mask."""
-    factors = torch.ones_like(masks[:, :1])
-    for index, weight in weights.items():
-        factors = factors + (weight - 1.0) * masks[:, index][:, None]
-    return factors
-
-
 def region_weight(text: str) -> tuple[str, float]:
     name, _, value = text.partition("=")
     return name, float(value)
 
 
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="python -m pipelines.train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    root = argparse.ArgumentParser(prog="python -m apps.train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = root.add_subparsers(dest="command", required=True)
 
     def training(sub: argparse.ArgumentParser, steps: int, lr: float, batch: int, ema: float) -> None:

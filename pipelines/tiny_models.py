@@ -1,12 +1,13 @@
-"""Tiny models and conditions shared by the model and sampler tests."""
+"""Random-weight models and random conditions at any config (the tiny one by default), shared by the tests and the
+benchmarks: the same PortraitModel class as the user path, built from a small config."""
 
 from __future__ import annotations
 
 import torch
 
+from pipelines.conditions import VideoConditions
 from pipelines.config import PortraitModelConfig
 from pipelines.portrait_model import PortraitModel
-from pipelines.conditions import VideoConditions
 
 TINY = PortraitModelConfig.named("tiny")
 

@@ -1,9 +1,9 @@
 """Batch rendering on a Ray cluster: one task per (portrait, audio) job, resumable, with retries.
 
-    python -m pipelines.farm jobs.jsonl --model m.safetensors --audio-encoder enc/ --vae vae/ [--address auto]
+    python -m apps.farm jobs.jsonl --model m.safetensors --audio-encoder enc/ --vae vae/ [--address auto]
 
 The job list is JSON lines or CSV; each job names `portrait`, `audio` and `output`, and any other key is a
-`python -m pipelines.render` option for that job (`steps`, `seed`, `cfg_audio`, `model`, ...). Jobs whose output
+`python -m apps.render` option for that job (`steps`, `seed`, `cfg_audio`, `model`, ...). Jobs whose output
 already exists are skipped, so a rerun resumes; the writer renders to a temporary name and renames it when the
 mp4 is complete, so a crash leaves no half-written output. A failing job is retried `--retries` times, then
 reported with its error. Each task asks for one GPU where the cluster has GPUs; a worker keeps its models loaded
@@ -21,8 +21,8 @@ from pathlib import Path
 
 import torch
 
-from .clip_parallel import LocalWindows
-from .render import parse_args, render
+from apps.render import parse_args, render
+from pipelines.clip_parallel import LocalWindows
 
 JOB_KEYS = ("portrait", "audio", "output")
 
@@ -42,7 +42,7 @@ def read_jobs(path: str) -> list[dict[str, str]]:
 
 
 def job_arguments(job: dict[str, str], common: list[str]) -> list[str]:
-    """A job's `pipelines.render` command line: the farm's common options, then the job's own (which win)."""
+    """A job's `apps.render` command line: the farm's common options, then the job's own (which win)."""
     own = [part for key, value in job.items() for part in (f"--{key.replace('_', '-')}", str(value))]
     return [*common, *own]
 
@@ -96,7 +96,7 @@ def run_farm(jobs: list[dict[str, str]], common: list[str], address: str | None 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pipelines.farm", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m apps.farm", description=__doc__.split("\n\n")[0])
     parser.add_argument("jobs", help="job list: .jsonl (one JSON object a line) or .csv with a header")
     parser.add_argument("--model", help="default pack-native model for every job")
     parser.add_argument("--audio-encoder", help="default speech encoder folder")

@@ -23,7 +23,7 @@ from pipelines.portrait_model import PortraitModel
 from pipelines.reference_attention import ReferenceBank
 from pipelines.sampler import SamplerSettings, SamplingRun, _branch_outputs, reference_clip
 
-FIXTURE = Path(__file__).parent / "fixtures" / "hallo_parity.safetensors"
+FIXTURE = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "hallo_parity.safetensors"
 
 
 @dataclass

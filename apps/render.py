@@ -1,8 +1,8 @@
 """Headless render: portrait + speech -> talking-portrait mp4, without ComfyUI, on one device or on several ranks.
 
-    python -m pipelines.render --portrait face.png --audio speech.wav --model model.safetensors \
+    python -m apps.render --portrait face.png --audio speech.wav --model model.safetensors \
         --audio-encoder models/audio_encoders/whisper-tiny.en --vae sd-vae-ft-mse/ --output out.mp4
-    torchrun --nproc-per-node 4 -m pipelines.render ...   # clip parallelism (pipelines/clip_parallel.py)
+    torchrun --nproc-per-node 4 -m apps.render ...   # clip parallelism (pipelines/clip_parallel.py)
 
 The same stages as the node graph: MediaPipe landmarks -> region masks (000 §4.3), the encoder's per-frame audio
 blocks (000 §3.1), the reference latent from a diffusers AutoencoderKL folder, the region-gated sampler with
@@ -30,24 +30,24 @@ import torch
 import torch.distributed as dist
 from PIL import Image
 
-from .animate import AnimateSettings, animate
-from .audio.embed import embed_audio
-from .audio.encoders import load_audio_encoder
-from .clip_parallel import DistributedWindows, LocalWindows
-from .conditions import HALLO_REGIONS
-from .errors import PortraitInputError
-from .face_landmarks import find_face_landmarks
-from .guidance import GuidanceScales
-from .model_files import load_portrait_model
-from .noise_schedulers import SCHEDULERS
-from .portrait_fit import fit_portrait
-from .region_masks import portrait_region_masks
-from .region_scales import RegionScales
-from .sampler import STRATEGIES, LongVideoOptions, SamplerSettings
-from .speed_options import SPEED_PRESETS
-from .video_decode import DecodePlan, autoencoder_decode_plan, autoencoder_frame_decoder, decode_video_chunks
-from .video_writer import write_mp4
-from .window_schedules import SEAMS
+from pipelines.animate import AnimateSettings, animate
+from pipelines.audio.embed import embed_audio
+from pipelines.audio.encoders import load_audio_encoder
+from pipelines.clip_parallel import DistributedWindows, LocalWindows
+from pipelines.conditions import HALLO_REGIONS
+from pipelines.errors import PortraitInputError
+from pipelines.face_landmarks import find_face_landmarks
+from pipelines.guidance import GuidanceScales
+from pipelines.model_files import load_portrait_model
+from pipelines.noise_schedulers import SCHEDULERS
+from pipelines.portrait_fit import fit_portrait
+from pipelines.region_masks import portrait_region_masks
+from pipelines.region_scales import RegionScales
+from pipelines.sampler import STRATEGIES, LongVideoOptions, SamplerSettings
+from pipelines.speed_options import SPEED_PRESETS
+from pipelines.video_decode import DecodePlan, autoencoder_decode_plan, autoencoder_frame_decoder, decode_video_chunks
+from pipelines.video_writer import write_mp4
+from pipelines.window_schedules import SEAMS
 
 FACE_MODELS = Path(__file__).resolve().parents[1] / "models" / "face"
 VAE_FOLDER_FIX = "give the local folder holding config.json and diffusion_pytorch_model.safetensors (a model-hub name is never downloaded)"
@@ -110,7 +110,7 @@ def encode_reference(vae, image: torch.Tensor) -> torch.Tensor:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m pipelines.render", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m apps.render", description=__doc__.split("\n\n")[0])
     io = parser.add_argument_group("inputs and output")
     io.add_argument("--portrait", required=True, help="portrait image (PNG/JPEG), any size: scaled to the model's resolution")
     io.add_argument("--audio", required=True, help="speech file (anything ffmpeg decodes)")
@@ -139,12 +139,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     run = parser.add_argument_group("run")
     run.add_argument("--device", help="torch device (default: this rank's CUDA device, else cpu)")
     run.add_argument("--dtype", choices=["auto", *sorted(DTYPES)], default="auto",
-                     help="weight precision; auto: fp16 on CUDA (3.6x faster than fp32 on an H100), fp32 on the CPU")
+                     help="weight precision; auto: fp16 on CUDA, fp32 on the CPU")
     run.add_argument("--speed", choices=sorted(SPEED_PRESETS), default="lossless",
-                     help="fast: speed_options.FAST_PRESET, fewer steps of a multistep solver with DeepCache (a video within "
-                          "35 dB PSNR of the lossless one on the demo model, bench/lossy_drift.py)")
+                     help="fast: speed_options.FAST_PRESET, fewer steps of a multistep solver with DeepCache (its drift from "
+                          "the lossless video: bench/lossy_drift.py)")
     run.add_argument("--compile", action="store_true",
-                     help="torch.compile the denoising UNet (0.72x per step on an H100 after a ~2 minute compile)")
+                     help="torch.compile the denoising UNet (a one-time compile before the first step)")
     run.add_argument("--chunk-size", type=int, default=0,
                      help="frames per VAE decode chunk; 0: planned from the free memory (tiled where one frame does not fit)")
     run.add_argument("--timeout-s", type=float, default=600, help="collective timeout: a dead rank fails the job after it")
