@@ -30,6 +30,7 @@ import torch
 import torch.distributed as dist
 from PIL import Image
 
+from pipelines.animate import AnimateSettings, animate
 from pipelines.audio.embed import embed_audio
 from pipelines.audio.encoders import load_audio_encoder
 from pipelines.clip_parallel import DistributedWindows, LocalWindows
@@ -37,20 +38,21 @@ from pipelines.conditions import HALLO_REGIONS
 from pipelines.errors import PortraitInputError
 from pipelines.face_landmarks import find_face_landmarks
 from pipelines.guidance import GuidanceScales
-from pipelines.long_video_schedule import SEAMS
 from pipelines.model_files import load_portrait_model
+from pipelines.noise_schedulers import SCHEDULERS
 from pipelines.portrait_fit import fit_portrait
 from pipelines.region_masks import portrait_region_masks
-from pipelines.sampler import STRATEGIES, LongVideoOptions, SamplerSettings, sample_video
-from pipelines.scheduling import SCHEDULERS
+from pipelines.region_scales import RegionScales
+from pipelines.sampler import STRATEGIES, LongVideoOptions, SamplerSettings
 from pipelines.speed_options import SPEED_PRESETS
-from pipelines.video_conditions import video_conditions
 from pipelines.video_decode import DecodePlan, autoencoder_decode_plan, autoencoder_frame_decoder, decode_video_chunks
 from pipelines.video_writer import write_mp4
+from pipelines.window_schedules import SEAMS
 
 FACE_MODELS = Path(__file__).resolve().parents[1] / "models" / "face"
 VAE_FOLDER_FIX = "give the local folder holding config.json and diffusion_pytorch_model.safetensors (a model-hub name is never downloaded)"
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+DEFAULT_SAMPLING, DEFAULT_LONG_VIDEO = SamplerSettings(), LongVideoOptions()
 
 
 def read_portrait(path: str) -> torch.Tensor:
@@ -121,19 +123,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     io.add_argument("--save-latents", help="also save the sampled latents (safetensors, key 'latents', model scale)")
     sampling = parser.add_argument_group("sampler")
     sampling.add_argument("--fps", type=float, default=25.0)
-    sampling.add_argument("--steps", type=int, default=25)
-    sampling.add_argument("--scheduler", choices=sorted(SCHEDULERS), default="ddim")
-    sampling.add_argument("--cfg-image", type=float, default=3.5)
-    sampling.add_argument("--cfg-audio", type=float, default=3.5)
+    sampling.add_argument("--steps", type=int, default=DEFAULT_SAMPLING.steps)
+    sampling.add_argument("--scheduler", choices=sorted(SCHEDULERS), default=DEFAULT_SAMPLING.scheduler)
+    sampling.add_argument("--cfg-image", type=float, default=DEFAULT_SAMPLING.guidance.image)
+    sampling.add_argument("--cfg-audio", type=float, default=DEFAULT_SAMPLING.guidance.audio)
     sampling.add_argument("--cfg-audio-head", type=float, default=None, help="audio guidance outside the mouth (default: --cfg-audio)")
-    sampling.add_argument("--seed", type=int, default=0)
+    sampling.add_argument("--seed", type=int, default=DEFAULT_SAMPLING.seed)
     for region in ("head", "mouth", "eyes"):
-        sampling.add_argument(f"--{region}", type=float, default=1.0, help=f"{region} motion scale")
-    sampling.add_argument("--strategy", choices=STRATEGIES, default="shift_fusion")
-    sampling.add_argument("--alpha", type=int, default=7, help="shift per step in frames (Sonic: 7)")
-    sampling.add_argument("--seam", choices=SEAMS, default="silent_pad")
-    sampling.add_argument("--overlap", type=int, default=4)
-    sampling.add_argument("--motion-frames", type=int, default=2)
+        sampling.add_argument(f"--{region}", type=float, default=getattr(RegionScales(), region), help=f"{region} motion scale")
+    sampling.add_argument("--strategy", choices=STRATEGIES, default=DEFAULT_LONG_VIDEO.strategy)
+    sampling.add_argument("--alpha", type=int, default=DEFAULT_LONG_VIDEO.alpha, help="shift fusion: shift per step in frames")
+    sampling.add_argument("--seam", choices=SEAMS, default=DEFAULT_LONG_VIDEO.seam)
+    sampling.add_argument("--overlap", type=int, default=DEFAULT_LONG_VIDEO.overlap)
+    sampling.add_argument("--motion-frames", type=int, default=DEFAULT_LONG_VIDEO.motion_frames)
     run = parser.add_argument_group("run")
     run.add_argument("--device", help="torch device (default: this rank's CUDA device, else cpu)")
     run.add_argument("--dtype", choices=["auto", *sorted(DTYPES)], default="auto",
@@ -168,6 +170,15 @@ def load_models(model_file: str, dtype: str, encoder_folder: str, vae_folder: st
     return model, load_audio_encoder(encoder_folder), load_vae(vae_folder, device)
 
 
+def animate_settings(args: argparse.Namespace) -> AnimateSettings:
+    """The sampler flags as the stage chain's settings, the --speed preset applied."""
+    preset = SPEED_PRESETS[args.speed]
+    guidance = GuidanceScales(args.cfg_image, args.cfg_audio, audio_head=args.cfg_audio_head)
+    sampling = preset.settings(SamplerSettings(args.steps, args.scheduler, guidance, args.seed))
+    long_video = LongVideoOptions(args.strategy, args.alpha, args.seam, args.overlap, args.motion_frames)
+    return AnimateSettings(sampling, long_video, replace(preset.options, compile=args.compile))
+
+
 def render(args: argparse.Namespace, windows: LocalWindows, device: torch.device) -> dict:
     """Sample on every rank; rank 0 (or the only process) decodes and writes the mp4. -> summary of this run."""
     dtype = args.dtype if args.dtype != "auto" else ("fp16" if device.type == "cuda" else "fp32")
@@ -179,14 +190,9 @@ def render(args: argparse.Namespace, windows: LocalWindows, device: torch.device
     regions = portrait_region_masks(landmarks, "hallo" if tuple(config.regions) == HALLO_REGIONS else "lingualinker")
     portrait, regions, _ = fit_portrait(portrait, regions, config.resolution, vae_factor(vae) * config.unet_factor)
     audio = embed_audio(encoder, waveform[None], sample_rate, args.fps, config.audio.context_frames, device=device)
-    sliders = {"head": args.head, "mouth": args.mouth, "eyes": args.eyes}
-    cond = video_conditions(config, encode_reference(vae, portrait), audio, regions, sliders).to(device)
-    preset = SPEED_PRESETS[args.speed]
-    settings = SamplerSettings(args.steps, args.scheduler, GuidanceScales(args.cfg_image, args.cfg_audio, audio_head=args.cfg_audio_head), args.seed)
-    options = LongVideoOptions(args.strategy, args.alpha, args.seam, args.overlap, args.motion_frames)
+    region_scales = RegionScales(args.head, args.mouth, args.eyes)
     started = time.perf_counter()
-    speed = replace(preset.options, compile=args.compile)
-    latents = sample_video(model, cond, preset.settings(settings), options, windows=windows, speed=speed)
+    latents = animate(model, encode_reference(vae, portrait), audio, regions, region_scales, animate_settings(args), device=device, windows=windows)
     summary = {"frames": latents.shape[2], "ranks": windows.world_size, "sample_s": round(time.perf_counter() - started, 3)}
     if getattr(windows, "rank", 0) != 0:
         return summary

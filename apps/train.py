@@ -26,8 +26,8 @@ from pipelines.conditions import LINGUALINKER_REGIONS
 from pipelines.config import PortraitModelConfig
 from pipelines.errors import CheckpointError
 from pipelines.model_files import load_portrait_model, save_portrait_model
+from pipelines.noise_schedulers import make_scheduler
 from pipelines.portrait_model import PortraitModel
-from pipelines.scheduling import make_scheduler
 from pipelines.train.clip_cache import LatentClips, build_latent_clips
 from pipelines.train.face_render import FaceMotion, feature_boxes, random_style, render_frames
 from pipelines.train.objectives import diffusion_loss

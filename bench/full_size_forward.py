@@ -17,11 +17,12 @@ import time
 import torch
 
 from bench.report import report
+from pipelines.conditions import VideoConditions
 from pipelines.config import PortraitModelConfig, shipped_configs
 from pipelines.guidance import GuidanceScales
 from pipelines.motion_module import sinusoidal_table
 from pipelines.portrait_model import PortraitModel
-from pipelines.sampler import VideoConditions, guided_prediction
+from pipelines.sampler import guided_prediction
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 

@@ -24,8 +24,8 @@ from pipelines.sampler import LongVideoOptions, SamplerSettings, sample_video
 from pipelines.tiny_models import TINY, tiny_conditions, tiny_model
 
 STRATEGIES = {
-    "shift_fusion": LongVideoOptions(strategy="shift_fusion", alpha=7, seam="silent_pad"),
-    "shift_fusion_circular": LongVideoOptions(strategy="shift_fusion", alpha=7, seam="circular"),
+    "shift_fusion": LongVideoOptions(strategy="shift_fusion", seam="silent_pad"),
+    "shift_fusion_circular": LongVideoOptions(strategy="shift_fusion", seam="circular"),
     "overlap": LongVideoOptions(strategy="overlap", overlap=2),
     "motion_frames": LongVideoOptions(strategy="motion_frames", motion_frames=2),
     "independent": LongVideoOptions(strategy="shift_fusion", alpha=0),

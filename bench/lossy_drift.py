@@ -23,12 +23,13 @@ from dataclasses import dataclass
 import torch
 
 from bench.lossy_options import DRIFT_FLOOR_DB, PRESET_STEPS, candidates, fastest_within_floor
-from bench.quality import REPO_ROOT, SHIPPED, UNIT, held_out_person, trimmed
+from bench.quality import REPO_ROOT, SHIPPED, held_out_person, trimmed
 from bench.report import RESULTS, report
 from bench.step_measure import psnr
 from pipelines.audio.encoders import load_audio_encoder
 from pipelines.guidance import GuidanceScales
 from pipelines.model_files import load_portrait_model
+from pipelines.region_scales import RegionScales
 from pipelines.sampler import LongVideoOptions, SamplerSettings, sample_video
 from pipelines.speed_options import SpeedOptions, SpeedPreset
 from pipelines.train.evaluation import decoded_frames, talking_conditions
@@ -53,7 +54,7 @@ class DemoClip:
         model = load_portrait_model(os.path.join(SHIPPED, "gated_portrait_tiny_demo.safetensors"))
         vae = load_tiny_vae(os.path.join(SHIPPED, "taesd_tiny_demo.safetensors"))
         utterance = trimmed(held_out_utterances(("en",))[0], frames)
-        cond, _ = talking_conditions(model, vae, load_audio_encoder(encoder), held_out_person(0), utterance, UNIT)
+        cond = talking_conditions(model, vae, load_audio_encoder(encoder), held_out_person(0), utterance, RegionScales())
         return cls(model, vae, cond)
 
     @torch.no_grad()

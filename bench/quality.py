@@ -40,10 +40,12 @@ import torch
 import torchvision
 
 from bench.report import RESULTS, report
+from pipelines.animate import AnimateSettings
 from pipelines.audio.encoders import load_audio_encoder
 from pipelines.guidance import GuidanceScales
 from pipelines.model_files import load_portrait_model
 from pipelines.portrait_model import PortraitModel
+from pipelines.region_scales import RegionScales
 from pipelines.sampler import LongVideoOptions, SamplerSettings
 from pipelines.train.evaluation import talking_video
 from pipelines.train.face_measures import FaceMeter, blink_count, pearson, translated
@@ -175,8 +177,8 @@ def main() -> None:
     full_utterances = held_out_utterances(args.voices)
     utterances = [trimmed(u, args.max_frames) for u in full_utterances]
 
-    def video(model, style, utterance, sliders=UNIT, run_settings=settings, long_video=SHIFT_FUSION):
-        return talking_video(model, vae, encoder, style, utterance, sliders, run_settings, long_video)
+    def video(model, style, utterance, region_scales=RegionScales(), run_settings=settings, long_video=SHIFT_FUSION):
+        return talking_video(model, vae, encoder, style, utterance, region_scales, AnimateSettings(run_settings, long_video))
 
     clips, sliders, strip = [], {name: {} for name in UNIT}, []
     for index, utterance in enumerate(utterances):
@@ -198,7 +200,7 @@ def main() -> None:
                 slider_rows = [generated.frames[picks]]
             for name in UNIT:
                 for value in (0.0, 2.0):
-                    frames = video(trained, style, utterance, {**UNIT, name: value}).frames
+                    frames = video(trained, style, utterance, RegionScales(**{**UNIT, name: value})).frames
                     sliders[name].setdefault(str(int(value)), []).append(measure(meter, frames, level))
                     if index == 0 and value == 0.0:
                         slider_rows.append(frames[picks])

@@ -32,7 +32,7 @@ from pipelines.sampler import LongVideoOptions, SamplerSettings, sample_video, w
 from pipelines.speed_options import SpeedOptions
 from pipelines.tiny_models import TINY, tiny_conditions, tiny_model
 
-OPTIONS = LongVideoOptions(strategy="shift_fusion", alpha=7, seam="silent_pad")
+OPTIONS = LongVideoOptions(strategy="shift_fusion", seam="silent_pad")
 #: one window per model call in every run: ranks and replicas hand windows out one by one, and the single-process
 #: CPU default (4 per call) differs from that by float rounding only, which would hide what identical_latents checks
 SPEED = SpeedOptions(window_batch=1)

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from pipelines.conditions import VideoConditions
 from pipelines.config import PortraitModelConfig
 from pipelines.guidance import GuidanceScales
 from pipelines.portrait_model import PortraitModel
-from pipelines.sampler import LongVideoOptions, SamplerSettings, VideoConditions, guided_prediction, sample_video
+from pipelines.sampler import LongVideoOptions, SamplerSettings, guided_prediction, sample_video
 from pipelines.speed_options import SpeedOptions
 from pipelines.video_decode import DecodePlan, autoencoder_decode_plan, autoencoder_frame_decoder, decode_video_chunks
 

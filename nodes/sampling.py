@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from comfy_api.latest import io
 
+from ..pipelines.animate import AnimateSettings, animate
 from ..pipelines.clip_parallel import ReplicaWindows
 from ..pipelines.guidance import GuidanceScales
-from ..pipelines.long_video_schedule import SEAMS
 from ..pipelines.memory_guard import require_memory, sampling_sequence_bytes
+from ..pipelines.noise_schedulers import SCHEDULERS
 from ..pipelines.portrait_fit import fit_portrait
-from ..pipelines.sampler import STRATEGIES, LongVideoOptions, SamplerSettings, sample_video
-from ..pipelines.scheduling import SCHEDULERS
+from ..pipelines.region_scales import RegionScales
+from ..pipelines.sampler import STRATEGIES, LongVideoOptions, SamplerSettings
 from ..pipelines.speed_options import SpeedOptions
-from ..pipelines.video_conditions import video_conditions
+from ..pipelines.window_schedules import SEAMS
 from .host import (
     device_patchers,
     free_memory,
@@ -155,18 +156,16 @@ class GatedUNetSample(io.ComfyNode):
         )
         interrupt_check()
         reference_latent = vae.encode(portrait)
-        sliders = {"head": head_scale, "mouth": mouth_scale, "eyes": eyes_scale}
-        cond = video_conditions(model.config, reference_latent, audio, regions, sliders)
         patchers = device_patchers(model.patcher, device_list, model.replicas)
         load_to_device(*patchers)
-        cond = cond.to(patchers[0].load_device)
         guidance = GuidanceScales(cfg_image, cfg_audio, REGIONAL_GUIDANCE[regional_guidance], cfg_audio_head or None)
-        settings = SamplerSettings(steps, scheduler, guidance, seed)
-        options = long_video or LongVideoOptions()
-        windows = ReplicaWindows([p.model for p in patchers]) if len(patchers) > 1 else None
-        speed = SpeedOptions(compile=compile)
-        latents = sample_video(patchers[0].model, cond, settings, options, sampling_callback(1), windows=windows,
-                               speed=speed, interrupt=interrupt_check)
+        settings = AnimateSettings(
+            SamplerSettings(steps, scheduler, guidance, seed), long_video or LongVideoOptions(), SpeedOptions(compile=compile)
+        )
+        latents = animate(
+            patchers[0].model, reference_latent, audio, regions, RegionScales(head_scale, mouth_scale, eyes_scale), settings,
+            device=patchers[0].load_device, callback=sampling_callback(1), interrupt=interrupt_check,
+            windows=ReplicaWindows([p.model for p in patchers]) if len(patchers) > 1 else None,
+        )
         size = f"portrait {reference.shape[2]}x{reference.shape[1]} px, sampled at {width}x{height} px"
         return io.NodeOutput({"samples": (latents / model.config.latent_scale).cpu()}, ui={"gated_portrait_size": [size]})
-

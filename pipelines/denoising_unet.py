@@ -10,36 +10,17 @@ motion-frame features that lead the temporal modules' sequences (Hallo's train-m
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 import torch.nn as nn
 from einops import rearrange
 
+from .conditions import FrameConditions
 from .config import PortraitModelConfig
 from .deep_cache import ShallowPass
 from .hallo_audio_module import HalloAudioModule, hallo_inner_widths
 from .motion_module import MotionModule
 from .region_gate import RegionGatedAudioAttention
 from .unet_walk import build_sd_parts, timestep_embedding, walk_unet
-
-
-@dataclass
-class FrameConditions:
-    """Per-row conditions of one denoiser call (rows = batch items x frames).
-
-    audio_tokens: (b f) m d; masks: b r h w region masks; scales: b r region scales (0 = no audio);
-    identity_tokens: b k d; face_features: b c h w added after conv_in (Hallo's FaceLocator) or None;
-    motion_features: attn1 layer name -> b m t c ReferenceNet features of m motion frames, prepended to the
-    frames of the temporal module at that layer (Hallo's train-mode behaviour), or None.
-    """
-
-    audio_tokens: torch.Tensor
-    masks: torch.Tensor
-    scales: torch.Tensor
-    identity_tokens: torch.Tensor
-    face_features: torch.Tensor | None = None
-    motion_features: dict[str, torch.Tensor] | None = None
 
 
 def _block_layers(config: PortraitModelConfig) -> list[tuple[str, int, int, bool]]:
@@ -112,7 +93,7 @@ class GatedDenoisingUNet(nn.Module):
         temb = timestep_embedding(self, timesteps.repeat_interleave(frames), h.dtype)
         context = cond.identity_tokens.repeat_interleave(frames, dim=0)
         masks = cond.masks.repeat_interleave(frames, dim=0)
-        scales = cond.scales.repeat_interleave(frames, dim=0)
+        region_scales = cond.region_scales.repeat_interleave(frames, dim=0)
         skip = set(self.config.motion.skip_blocks)
         motion = cond.motion_features or {}
         face = None if cond.face_features is None else cond.face_features.repeat_interleave(frames, dim=0)
@@ -120,7 +101,7 @@ class GatedDenoisingUNet(nn.Module):
         def layer_hook(block_name: str, index: int, x: torch.Tensor, temb_rows: torch.Tensor) -> torch.Tensor:
             block = self.get_submodule(block_name)
             if hasattr(block, "audio_modules"):
-                x = block.audio_modules[index](x, cond.audio_tokens, masks, scales, temb_rows)
+                x = block.audio_modules[index](x, cond.audio_tokens, masks, region_scales, temb_rows)
             if block_name in skip:
                 return x
             lead = motion.get(f"{block_name}.attentions.{index}.transformer_blocks.0.attn1")

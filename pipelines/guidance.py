@@ -5,13 +5,8 @@ full (reference + audio):  out = u + s_img * (i - u) + s_aud * (f - i).
 Branches whose weight is zero in that sum are not computed, and equal scales s need only two branches:
 u + s * (f - u), Hallo's classifier-free guidance.
 
-Regional audio guidance: when a region slider is not 1, the audio term (f - i) is weighted per pixel by the
-sliders painted over their masks (`region_audio_weight`), so a region at scale 0 takes the audio-free prediction
-and one at 2 twice the audio term. The gates inside the model scale the audio the same way (000 eq. 1), but at
-small latent sizes audio injected around a region leaks into it through the later layers; the weighting confines
-it. With every slider at 1 the weight is 1 everywhere and nothing changes. It is the default of the pack's
-region-gated models; Hallo checkpoints run without it unless asked (`regional=True`): their sliders are Hallo's
-pose / face / lip weights on the three audio branches inside the UNet, with Hallo's two-branch CFG.
+Regional audio guidance (`regional`): the audio term (f - i) weighted per pixel by the region scales
+(region_scales.py says when it applies, beside the scales' other use inside the gates).
 
 Head audio guidance (`audio_head`): the audio scale outside the mouth (or Hallo's lip) region, where the audio
 drives head and eye motion; the mouth keeps `audio`. Lip sync wants a strong audio term, the head less: on the
@@ -25,8 +20,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import torch
-
-from .conditions import SLIDER_REGIONS
 
 BRANCHES = ("uncond", "image", "full")
 
@@ -65,7 +58,7 @@ class GuidanceScales:
 
     def combine(self, outputs: dict[str, torch.Tensor], audio_weight: torch.Tensor | None = None) -> torch.Tensor:
         """outputs: branch -> b c f h w model outputs -> guided b c f h w. audio_weight: b 1 1 h w factor on the
-        audio term (from `region_audio_weight`, needs the `image` branch) or None."""
+        audio term (from `region_scales.audio_term_weight`, needs the `image` branch) or None."""
         full = outputs["full"]
         if "image" not in outputs:
             return outputs["uncond"] + self.audio * (full - outputs["uncond"]) if "uncond" in outputs else full
@@ -76,35 +69,3 @@ class GuidanceScales:
             guided = guided + (self.image - 1.0) * (image - outputs["uncond"])
         return guided
 
-
-#: Fraction of a latent cell a region must cover for the cell to take that region's slider in full: a cell that
-#: holds any real part of the mouth decodes mouth pixels (8x8 px of them at SD's x8), so it must not keep the audio
-#: term at mouth scale 0. Below it the coverage ramps linearly, which keeps the weight soft at feathered borders.
-FULL_COVERAGE = 0.1
-
-
-def audio_term_weight(masks: torch.Tensor, scales: torch.Tensor, guidance: GuidanceScales, regions: tuple[str, ...]) -> torch.Tensor | None:
-    """Per-pixel factor on the audio term from the sliders (if `guidance.regional`) and the head audio guidance:
-    masks b r h w, scales b r (in `regions` order) -> b 1 1 h w, or None when it is 1 everywhere."""
-    sliders = scales if guidance.regional else torch.ones_like(scales)
-    head = guidance.head_ratio()
-    factors = torch.tensor([1.0 if region in SLIDER_REGIONS["mouth"] else head for region in regions], device=scales.device)
-    return region_audio_weight(masks, sliders * factors, outside=head)
-
-
-def region_audio_weight(masks: torch.Tensor, scales: torch.Tensor, outside: float = 1.0) -> torch.Tensor | None:
-    """Per-pixel factor on the audio term: masks b r h w (0..1, the output's latent size), scales b r -> b 1 1 h w,
-    `outside` where no region is; None when every scale and `outside` are 1.
-
-    The regions are painted in the model's order, each over the ones before it (head, then mouth and eyes; Hallo:
-    pose, expression, lip), so the innermost region's slider rules its pixels.
-    A cell counts as inside a region from FULL_COVERAGE of its area on (area-averaged masks of a small face cover
-    the jaw's cells by 10-20 % only, and a soft weight there let the audio move the mouth at scale 0).
-    """
-    if bool((scales == 1).all()) and outside == 1:
-        return None
-    weight = torch.full_like(masks[:, 0], outside)
-    for region in range(masks.shape[1]):
-        mask = (masks[:, region] / FULL_COVERAGE).clamp(max=1)
-        weight = weight * (1 - mask) + scales[:, region, None, None] * mask
-    return weight[:, None, None]

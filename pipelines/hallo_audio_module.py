@@ -74,13 +74,13 @@ class HalloAudioTransformerBlock(nn.Module):
         image = rearrange(attended, "n (h w) c -> n c h w", h=height)
         return rearrange(conv(image), "n c h w -> n (h w) c")
 
-    def forward(self, x: torch.Tensor, audio_tokens: torch.Tensor, masks: torch.Tensor, scales: torch.Tensor, height: int) -> torch.Tensor:
-        """x: n t c, audio_tokens: n m d, masks: n t r (at this resolution), scales: n r -> n t c."""
+    def forward(self, x: torch.Tensor, audio_tokens: torch.Tensor, masks: torch.Tensor, region_scales: torch.Tensor, height: int) -> torch.Tensor:
+        """x: n t c, audio_tokens: n m d, masks: n t r (at this resolution), region_scales: n r -> n t c."""
         x = self.attn1(self.norm1(x)) + x
         normed = self.norm2(x)
         for index in range(len(BRANCHES)):
             branch = self.region_branch(index, normed, audio_tokens, masks[..., index], height)
-            x = x + scales[:, index, None, None] * branch
+            x = x + region_scales[:, index, None, None] * branch
         return self.ff(self.norm3(x)) + x
 
 
@@ -101,10 +101,10 @@ class HalloAudioModule(nn.Module):
         h: torch.Tensor,
         audio_tokens: torch.Tensor,
         masks: torch.Tensor,
-        scales: torch.Tensor,
+        region_scales: torch.Tensor,
         temb: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """h: n c h w, audio_tokens: n m d, masks: n r H W (pose, expression, lip), scales: n r -> n c h w.
+        """h: n c h w, audio_tokens: n m d, masks: n r H W (pose, expression, lip), region_scales: n r -> n c h w.
 
         Same call as RegionGatedAudioAttention; the timestep embedding is not used by Hallo's module.
         """
@@ -112,5 +112,5 @@ class HalloAudioModule(nn.Module):
         x = rearrange(self.proj_in(self.norm(h)), "n c h w -> n (h w) c")
         block_masks = rearrange(resize_region_masks(masks.to(h.dtype), (height, width)), "n r h w -> n (h w) r")
         for block in self.transformer_blocks:
-            x = block(x, audio_tokens, block_masks, scales.to(h.dtype), height)
+            x = block(x, audio_tokens, block_masks, region_scales.to(h.dtype), height)
         return h + self.proj_out(rearrange(x, "n (h w) c -> n c h w", h=height, w=width))

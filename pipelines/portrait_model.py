@@ -9,49 +9,19 @@ with the CFG halves (`reference_encoding` "hallo_cfg_rows", hallo_reference_rows
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-
 import torch
 import torch.nn as nn
 from einops import rearrange, repeat
 
-from .conditioning import AudioProjection, IdentityProjection
-from .deep_cache import ShallowPass
+from .condition_projections import AudioProjection, IdentityProjection
+from .conditions import FrameConditions, ReferenceFeatures
 from .config import PortraitModelConfig
-from .denoising_unet import FrameConditions, GatedDenoisingUNet
-from .face_conditioning import FaceEmbeddingProjection, FaceLocator
+from .deep_cache import ShallowPass
+from .denoising_unet import GatedDenoisingUNet
+from .face_projections import FaceEmbeddingProjection, FaceLocator
 from .hallo_reference_rows import BANK_DTYPE, COND, motion_identities, reference_identities
 from .reference_attention import ReferenceBank, install_reference_processors
 from .reference_net import ReferenceNet
-
-
-@dataclass
-class ReferenceFeatures:
-    """What the reference pass computed for b videos.
-
-    layers: per-layer ReferenceNet tokens b t c; identity_tokens: b k d; uncond_identity_tokens: b k d of the
-    unconditional branch; face_features: b c h w FaceLocator output or None; motion_layers: per-layer b m t c
-    ReferenceNet tokens of m motion frames (Hallo) or None; identity_rows (reference_encoding "hallo_cfg_rows"): per
-    layer b i s t c tokens of the reference (s = 0) and motion frames encoded with each identity (i = uncond, cond),
-    fp16, or None.
-    """
-
-    layers: dict[str, torch.Tensor]
-    identity_tokens: torch.Tensor
-    uncond_identity_tokens: torch.Tensor
-    face_features: torch.Tensor | None = None
-    motion_layers: dict[str, torch.Tensor] | None = None
-    identity_rows: dict[str, torch.Tensor] | None = None
-
-    def to(self, device: torch.device) -> "ReferenceFeatures":
-        """The same features on another device (for a model replica there)."""
-
-        def moved(value):
-            if isinstance(value, dict):
-                return {name: tensor.to(device) for name, tensor in value.items()}
-            return None if value is None else value.to(device)
-
-        return ReferenceFeatures(**{field.name: moved(getattr(self, field.name)) for field in fields(self)})
 
 
 REFERENCE_ENCODINGS = ("cond_identity", "hallo_cfg_rows")
@@ -153,7 +123,7 @@ class PortraitModel(nn.Module):
         reference: ReferenceFeatures,
         audio_blocks: torch.Tensor,
         masks: torch.Tensor,
-        scales: torch.Tensor,
+        region_scales: torch.Tensor,
         videos: torch.Tensor,
         with_reference: torch.Tensor,
         shallow: ShallowPass | None = None,
@@ -161,7 +131,7 @@ class PortraitModel(nn.Module):
     ) -> torch.Tensor:
         """One denoiser call.
 
-        sample: b c f h w; timesteps: b; audio_blocks: b f l c; masks: b r h w; scales: b r (rows
+        sample: b c f h w; timesteps: b; audio_blocks: b f l c; masks: b r h w; region_scales: b r (rows
         without audio have scale 0); videos: b long, which reference video each item uses;
         with_reference: b bool (False = unconditional branch: no reference attention, the unconditional
         identity tokens; with uncond_branch "hallo" also zero audio tokens and no FaceLocator features);
@@ -182,7 +152,7 @@ class PortraitModel(nn.Module):
             self.bank.bind(videos, with_reference, sample.shape[2])
         else:
             motion = self._bind_hallo_rows(reference.identity_rows, videos, keep, sample.shape[2], paired_with_uncond)
-        cond = FrameConditions(audio_tokens, masks, scales, identity.to(sample.dtype), face, motion)
+        cond = FrameConditions(audio_tokens, masks, region_scales, identity.to(sample.dtype), face, motion)
         try:
             return self.denoising_unet(sample, timesteps, cond, shallow)
         finally:

@@ -4,7 +4,7 @@
     h_audio      = CrossAttn(h_ref, audio_emb_block)                   (5)
     gate_states  = AdaLN(Linear(h_audio), timestep)                    (3)
     RegionGate_r = RegionMask_r + tanh(Linear_r(gate_states)) * SiLU(alpha_r)   (2)
-    out          = h_ref + sum_r RegionGate_r * scale_r * h_audio      (1)
+    out          = h_ref + sum_r RegionGate_r * region_scale_r * h_audio  (1)
 
 for r in the model's regions (head, mouth, eyes). Only alpha starts at zero, so a fresh gate equals
 the mask exactly and still receives gradients (through alpha first, then through the Linear).
@@ -68,16 +68,16 @@ class RegionGatedAudioAttention(nn.Module):
         h: torch.Tensor,
         audio_tokens: torch.Tensor,
         masks: torch.Tensor,
-        scales: torch.Tensor,
+        region_scales: torch.Tensor,
         temb: torch.Tensor,
     ) -> torch.Tensor:
-        """Eq. 1. h: n c h w (= h_ref), audio_tokens: n m d, masks: n r H W, scales: n r, temb: n e -> n c h w."""
+        """Eq. 1. h: n c h w (= h_ref), audio_tokens: n m d, masks: n r H W, region_scales: n r, temb: n e -> n c h w."""
         height, width = h.shape[-2:]
         h_ref = rearrange(h, "n c h w -> n (h w) c")
         h_audio = self.attention(self.norm(h_ref), encoder_hidden_states=audio_tokens)
         block_masks = rearrange(resize_region_masks(masks.to(h.dtype), (height, width)), "n r h w -> n (h w) r")
         if self.exclusive_masks:
             block_masks = exclusive_region_masks(block_masks)
-        gates = self.region_gates(h_audio, block_masks, temb) * scales[:, None, :].to(h.dtype)
+        gates = self.region_gates(h_audio, block_masks, temb) * region_scales[:, None, :].to(h.dtype)
         out = h_ref + gates.sum(dim=-1, keepdim=True) * h_audio
         return rearrange(out, "n (h w) c -> n c h w", h=height, w=width)

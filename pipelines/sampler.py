@@ -22,15 +22,17 @@ import torch
 from einops import rearrange
 
 from .clip_parallel import LocalWindows
+from .conditions import ReferenceFeatures, VideoConditions
 from .config import PortraitModelConfig
 from .deep_cache import DeepFeatureCache, DeepWindow
 from .errors import PortraitInputError
-from .guidance import GuidanceScales, audio_term_weight
+from .guidance import GuidanceScales
 from .interrupts import InterruptCheck, checked_layers
-from .long_video_schedule import WindowSchedule, motion_frame_clips, overlap_schedule, shift_fusion_schedule
-from .portrait_model import PortraitModel, ReferenceFeatures
-from .scheduling import make_scheduler
+from .noise_schedulers import make_scheduler
+from .portrait_model import PortraitModel
+from .region_scales import audio_term_weight, gate_region_scales
 from .speed_options import SpeedOptions, offloaded_reference_net, prepare_model
+from .window_schedules import SONIC_ALPHA, WindowSchedule, motion_frame_clips, overlap_schedule, shift_fusion_schedule
 
 #: callback(done, total, preview) -- preview is a b c h w latent of the frame being worked on; raising aborts.
 StepCallback = Callable[[int, int, torch.Tensor | None], None]
@@ -43,7 +45,7 @@ class LongVideoOptions:
     """How sequences longer than one clip are sampled (the ShiftFusionLongVideo node's settings)."""
 
     strategy: str = "shift_fusion"
-    alpha: int = 7  # Sonic's shift per step, in frames
+    alpha: int = SONIC_ALPHA
     seam: str = "silent_pad"  # or "circular" (Sonic's released code)
     overlap: int = 4  # frames shared by neighbouring windows (strategy "overlap")
     motion_frames: int = 2  # preceding frames held known (strategy "motion_frames")
@@ -55,32 +57,6 @@ class SamplerSettings:
     scheduler: str = "ddim"
     guidance: GuidanceScales = field(default_factory=GuidanceScales)
     seed: int = 0
-
-
-@dataclass
-class VideoConditions:
-    """Inputs of one video (b = 1 in the nodes, more in training/benchmarks).
-
-    reference_latent: b c h w, already multiplied by the model's latent scale; audio_blocks: b n l c;
-    silence_block: l c (audio of silence, for padding frames); masks: b r h w at latent resolution;
-    region_scales: b r motion-frequency sliders. Hallo checkpoints also read face_embedding: b e (raw ArcFace)
-    and face_image: b c H W (binary face-box mask image for the FaceLocator).
-    """
-
-    reference_latent: torch.Tensor
-    audio_blocks: torch.Tensor
-    silence_block: torch.Tensor
-    masks: torch.Tensor
-    region_scales: torch.Tensor
-    face_embedding: torch.Tensor | None = None
-    face_image: torch.Tensor | None = None
-
-    def to(self, device) -> "VideoConditions":
-        return VideoConditions(**{name: None if v is None else v.to(device) for name, v in vars(self).items()})
-
-    def face_inputs(self) -> dict[str, torch.Tensor]:
-        """The face conditions present, as keyword arguments of PortraitModel.encode_reference."""
-        return {name: getattr(self, name) for name in ("face_embedding", "face_image") if getattr(self, name) is not None}
 
 
 def check_conditions(config: PortraitModelConfig, cond: VideoConditions, settings: SamplerSettings) -> None:
@@ -163,28 +139,20 @@ def _branch_outputs(model, sample, timestep, reference, audio_blocks, cond, bran
     device = sample.device
     videos = videos.to(device)
     with_reference = torch.tensor([b != "uncond" for b in branches], device=device).repeat_interleave(items)
-    scales = torch.cat([cond.region_scales[videos] * branch_audio_scale(model.config, b) for b in branches]).to(device, dtype)
+    region_scales = gate_region_scales(model.config, cond.region_scales[videos], branches).to(device, dtype)
     output = model.predict(
         sample.repeat(k, 1, 1, 1, 1).to(dtype),
         timestep.to(device).expand(k * items),
         reference,
         audio_blocks.repeat(k, 1, 1, 1).to(device),
         cond.masks[videos].repeat(k, 1, 1, 1).to(device, dtype),
-        scales,
+        region_scales,
         videos.repeat(k),
         with_reference,
         paired_with_uncond=paired,
         **({} if shallow is None else {"shallow": shallow}),
     ).float()
     return output.chunk(k)
-
-
-def branch_audio_scale(config: PortraitModelConfig, branch: str) -> float:
-    """Factor on the region scales in a CFG branch: 1 with audio; Hallo's uncond branch keeps them (its audio
-    tokens are zeroed by the model instead), the pack's branches without audio use 0."""
-    if branch == "full" or (branch == "uncond" and config.uncond_branch == "hallo"):
-        return 1.0
-    return 0.0
 
 
 def padded_audio(cond: VideoConditions, length: int) -> torch.Tensor:
@@ -255,14 +223,50 @@ def sample_video(
     replicas = getattr(windows, "replicas", [model])
     for replica in replicas:
         prepare_model(replica, speed)
+    run = SamplingRun(model, cond, settings, speed, callback)
     with torch.no_grad(), speed.autocast_context(device), checked_layers({model, *replicas}, interrupt):
         if long_video.strategy == "motion_frames" and config.motion.reference_motion_frames > 0:
-            return _sample_reference_motion_clips(model, cond, settings, callback, noise, speed)
-        reference = model.encode_reference(cond.reference_latent.to(next(model.parameters())), **cond.face_inputs())
+            return _sample_clips(run, noise, config.motion.reference_motion_frames, reference=None)
+        reference = run.encode_reference()
         with offloaded_reference_net(model, speed, device):
             if long_video.strategy == "motion_frames":
-                return _sample_motion_frames(model, cond, reference, settings, long_video, callback, noise, speed)
-            return _sample_windows(model, cond, reference, settings, long_video, callback, noise, windows, speed)
+                return _sample_clips(run, noise, long_video.motion_frames, reference)
+            return _sample_windows(run, reference, long_video, noise, windows)
+
+
+@dataclass
+class SamplingRun:
+    """What the loops of one sample_video call share: the model, the video's conditions, the settings, the speed
+    switches, and the progress reported to `callback` (done of `total` model steps)."""
+
+    model: PortraitModel
+    cond: VideoConditions
+    settings: SamplerSettings = SamplerSettings()
+    speed: SpeedOptions = SpeedOptions()
+    callback: StepCallback | None = None
+    total: int = 0
+    done: int = 0
+
+    def scheduler(self, device: torch.device):
+        """A fresh noise scheduler with the settings' timesteps on `device`."""
+        scheduler = make_scheduler(self.settings.scheduler, self.model.config)
+        scheduler.set_timesteps(self.settings.steps, device=device)
+        return scheduler
+
+    def guidance_at(self, step: int) -> GuidanceScales:
+        return self.speed.guidance_at(self.settings.guidance, step, self.settings.steps)
+
+    def encode_reference(self, motion_latents: torch.Tensor | None = None) -> ReferenceFeatures:
+        """The reference (and Hallo's motion frames b m c h w) through the ReferenceNet, in the model's dtype."""
+        weights = next(self.model.parameters())
+        motion = {} if motion_latents is None else {"motion_latents": motion_latents.to(weights)}
+        return self.model.encode_reference(self.cond.reference_latent.to(weights), **motion, **self.cond.face_inputs())
+
+    def report(self, preview: torch.Tensor) -> None:
+        """One more model step done; preview: b c h w latent of the frame being worked on."""
+        self.done += 1
+        if self.callback is not None:
+            self.callback(self.done, self.total, preview)
 
 
 def deep_cache(speed: SpeedOptions, videos: int, length: int) -> DeepFeatureCache | None:
@@ -270,10 +274,10 @@ def deep_cache(speed: SpeedOptions, videos: int, length: int) -> DeepFeatureCach
     return DeepFeatureCache(speed.deep_cache_interval, videos, length) if speed.deep_cache_interval > 1 else None
 
 
-def windows_prediction(model, model_input, t, reference, audio, cond, guidance, windows, speed, cache, step) -> list:
-    """w windows of the sequence in one model call. model_input: b c n h w (any device; only the windows' frames
-    move to the model's), audio: b n l c on the model's device, windows: w f indices -> w guided outputs b c f h w
-    (one window is the plain per-window call)."""
+def windows_prediction(run: SamplingRun, model, model_input, t, reference, audio, cond, guidance, windows, cache, step) -> list:
+    """w windows of the sequence in one call of `model` (the run's or a replica). model_input: b c n h w (any device;
+    only the windows' frames move to the model's), audio: b n l c on the model's device, windows: w f indices ->
+    w guided outputs b c f h w (one window is the plain per-window call)."""
     count, batch = windows.shape[0], model_input.shape[0]
     windows = windows.to(audio.device)
     flat = windows.flatten()
@@ -283,21 +287,23 @@ def windows_prediction(model, model_input, t, reference, audio, cond, guidance, 
     videos = torch.arange(batch).repeat(count)
     deep = None if cache is None else cache.window(step, windows.repeat_interleave(batch, dim=0), videos)
     output = guided_prediction(
-        model, sample, t, reference, blocks, cond, guidance, videos=videos, batched=speed.batched_cfg, deep=deep
+        model, sample, t, reference, blocks, cond, guidance, videos=videos, batched=run.speed.batched_cfg, deep=deep
     )
     return list(output.chunk(count))
 
 
-def _sample_windows(model, cond, reference, settings, long_video, callback, noise, windows, speed) -> torch.Tensor:
+def _sample_windows(run: SamplingRun, reference: ReferenceFeatures, long_video: LongVideoOptions, noise: torch.Tensor, windows: LocalWindows) -> torch.Tensor:
+    """Shift fusion or overlap: every step runs the model on the schedule's windows and takes one scheduler step on
+    the fused sequence."""
+    model, cond, settings, speed = run.model, run.cond, run.settings, run.speed
     frames = cond.audio_blocks.shape[1]
     schedule = window_schedule(frames, model.config.clip_length, settings.steps, long_video)
     device = cond.reference_latent.device
-    scheduler = make_scheduler(settings.scheduler, model.config)
-    scheduler.set_timesteps(settings.steps, device=device)
+    scheduler = run.scheduler(device)
     audio = padded_audio(cond, schedule.padded_length)
     x = padded_noise(noise, schedule.padded_length, settings.seed) * scheduler.init_noise_sigma
     pad_noise = x[:, :, frames:] / scheduler.init_noise_sigma
-    total, done = sum(len(windows.windows_to_run(len(w))) for w in schedule.steps), 0
+    run.total = sum(len(windows.windows_to_run(len(w))) for w in schedule.steps)
     per_call = speed.windows_per_call(device) if windows.world_size == 1 else 1  # ranks / replicas take windows one by one
     cache = deep_cache(speed, x.shape[0], schedule.padded_length)
     copies: dict[torch.device, tuple[ReferenceFeatures, VideoConditions, torch.Tensor]] = {}
@@ -315,7 +321,7 @@ def _sample_windows(model, cond, reference, settings, long_video, callback, nois
             x[:, :, frames:] = silent_frames(scheduler, cond.reference_latent, pad_noise, t)
         model_input = scheduler.scale_model_input(x, t)
         step_windows = schedule.steps[step]
-        guidance = speed.guidance_at(settings.guidance, step, settings.steps)
+        guidance = run.guidance_at(step)
         batched: dict[int, torch.Tensor] = {}
 
         def run_window(index: int, replica: PortraitModel | None) -> torch.Tensor:
@@ -329,17 +335,14 @@ def _sample_windows(model, cond, reference, settings, long_video, callback, nois
             replica_reference, replica_cond, replica_audio = on_device(on)
             group = list(range(index, min(index + per_call, len(step_windows))))
             outputs = windows_prediction(
-                replica or model, model_input, t, replica_reference, replica_audio, replica_cond, guidance,
-                step_windows[group], speed, cache, step,
+                run, replica or model, model_input, t, replica_reference, replica_audio, replica_cond, guidance,
+                step_windows[group], cache, step,
             )
             batched.update(zip(group, outputs))
             return batched.pop(index)
 
         def on_done(index: int) -> None:
-            nonlocal done
-            done += 1
-            if callback is not None:
-                callback(done, total, x[:, :, step_windows[index][0]])
+            run.report(x[:, :, step_windows[index][0]])
 
         window_shape = (*x.shape[:2], schedule.clip_length, *x.shape[3:])  # b c f h w
         outputs = windows.step_outputs(len(step_windows), run_window, on_done, window_shape, device)
@@ -347,98 +350,80 @@ def _sample_windows(model, cond, reference, settings, long_video, callback, nois
     return x[:, :, :frames]
 
 
-def _sample_motion_frames(model, cond, reference, settings, long_video, callback, noise, speed) -> torch.Tensor:
+def _sample_clips(run: SamplingRun, noise: torch.Tensor, motion_frames: int, reference: ReferenceFeatures | None) -> torch.Tensor:
+    """Hallo's motion frames (001 §3.3): clips denoised one after another, each continuing the previous clip's last
+    `motion_frames` frames. reference: the reference's features, the previous frames riding in the clip as known
+    latents (re-encoded every clip unless speed.reference_once); None: Hallo checkpoints, whose ReferenceNet encodes
+    the reference with the previous frames for every clip."""
+    cond, settings = run.cond, run.settings
     frames = cond.audio_blocks.shape[1]
-    clips = motion_frame_clips(frames, model.config.clip_length, long_video.motion_frames)
+    clips = motion_frame_clips(frames, run.model.config.clip_length, motion_frames)
     device = cond.reference_latent.device
     audio = padded_audio(cond, clips.padded_length)
     noise = padded_noise(noise, clips.padded_length, settings.seed)
     result = torch.zeros_like(noise)
-    total, done = len(clips) * settings.steps, 0
-    cache = deep_cache(speed, noise.shape[0], clips.padded_length)
+    run.total = len(clips) * settings.steps
+    cache = deep_cache(run.speed, noise.shape[0], clips.padded_length)
     for clip, (new, context) in enumerate(clips):
         new, context = new.to(device), context.to(device)
-        if clip > 0 and not speed.reference_once:  # Hallo's loop runs the ReferenceNet for every clip
-            reference = model.encode_reference(cond.reference_latent.to(next(model.parameters())), **cond.face_inputs())
-        scheduler = make_scheduler(settings.scheduler, model.config)
-        scheduler.set_timesteps(settings.steps, device=device)
-        x = noise[:, :, new] * scheduler.init_noise_sigma
-        window = torch.cat([context, new])
-        for step, t in enumerate(scheduler.timesteps):
-            known = scheduler.add_noise(result[:, :, context], noise[:, :, context], t.reshape(1)) if len(context) else x[:, :, :0]
-            model_input = scheduler.scale_model_input(torch.cat([known, x], dim=2), t)
-            prediction = clip_prediction(
-                model, model_input, t, reference, audio[:, window], cond, settings, speed, cache, step, window
-            )
-            x = scheduler.step(prediction[:, :, len(context):], t, x).prev_sample
-            done += 1
-            if callback is not None:
-                callback(done, total, x[:, :, 0])
-        result[:, :, new] = x
-    return result[:, :, :frames]
-
-
-def clip_prediction(model, model_input, t, reference, audio, cond, settings, speed, cache, step, window) -> torch.Tensor:
-    """Guided prediction of one clip of the clip loops under the speed switches. window: f sequence indices."""
-    batch = model_input.shape[0]
-    deep = None if cache is None else cache.window(step, window[None].expand(batch, -1), torch.arange(batch))
-    guidance = speed.guidance_at(settings.guidance, step, settings.steps)
-    return guided_prediction(model, model_input, t, reference, audio, cond, guidance, batched=speed.batched_cfg, deep=deep)
-
-
-def _sample_reference_motion_clips(model, cond, settings, callback, noise, speed) -> torch.Tensor:
-    """Hallo's clip loop: each clip re-encodes the reference with the previous clip's last frames as motion frames."""
-    frames = cond.audio_blocks.shape[1]
-    clips = motion_frame_clips(frames, model.config.clip_length, model.config.motion.reference_motion_frames)
-    device = cond.reference_latent.device
-    audio = padded_audio(cond, clips.padded_length)
-    noise = padded_noise(noise, clips.padded_length, settings.seed)
-    result = torch.zeros_like(noise)
-    total, done = len(clips) * settings.steps, 0
-    cache = deep_cache(speed, noise.shape[0], clips.padded_length)
-
-    def on_step(x: torch.Tensor) -> None:
-        nonlocal done
-        done += 1
-        if callback is not None:
-            callback(done, total, x[:, :, 0])
-
-    for new, context in clips:
-        new = new.to(device)
-        motion = result[:, :, context.to(device)].transpose(1, 2) if len(context) else None
-        result[:, :, new] = reference_clip(model, cond, settings, noise[:, :, new], audio[:, new], motion, speed, cache, new, on_step)
+        if reference is None:
+            motion = result[:, :, context].transpose(1, 2) if len(context) else None
+            result[:, :, new] = reference_clip(run, noise[:, :, new], audio[:, new], motion, cache, new)
+            continue
+        if clip > 0 and not run.speed.reference_once:  # Hallo's loop runs the ReferenceNet for every clip
+            reference = run.encode_reference()
+        known = (result[:, :, context], noise[:, :, context])
+        result[:, :, new] = denoise_clip(run, reference, noise[:, :, new], audio[:, torch.cat([context, new])], known, cache, torch.cat([context, new]))
     return result[:, :, :frames]
 
 
 def reference_clip(
-    model: PortraitModel,
-    cond: VideoConditions,
-    settings: SamplerSettings,
+    run: SamplingRun,
     noise: torch.Tensor,
     audio: torch.Tensor,
     motion_latents: torch.Tensor | None = None,
-    speed: SpeedOptions = SpeedOptions(),
     cache: DeepFeatureCache | None = None,
     window: torch.Tensor | None = None,
     on_step: Callable[[torch.Tensor], None] | None = None,
 ) -> torch.Tensor:
     """One clip of Hallo's loop. noise: b c f h w, audio: b f l c, motion_latents: b m c h w (None: the reference
-    itself, Hallo's first clip) -> b c f h w latents after settings.steps steps.
+    itself, Hallo's first clip) -> b c f h w latents after the run's steps.
 
-    The ReferenceNet encodes the reference with the motion frames, then the clip is denoised with them. window: the
-    clip's f indices in the sequence (for the DeepCache), default 0 .. f-1; on_step(x) after every step.
-    """
-    dtype = next(model.parameters()).dtype
-    motion = None if motion_latents is None else motion_latents.to(dtype)
-    reference = model.encode_reference(cond.reference_latent.to(dtype), motion_latents=motion, **cond.face_inputs())
-    window = torch.arange(noise.shape[2], device=noise.device) if window is None else window
-    scheduler = make_scheduler(settings.scheduler, model.config)
-    scheduler.set_timesteps(settings.steps, device=noise.device)
+    The ReferenceNet encodes the reference with the motion frames, then the clip is denoised with them."""
+    return denoise_clip(run, run.encode_reference(motion_latents), noise, audio, None, cache, window, on_step)
+
+
+def denoise_clip(
+    run: SamplingRun,
+    reference: ReferenceFeatures,
+    noise: torch.Tensor,
+    audio: torch.Tensor,
+    known: tuple[torch.Tensor, torch.Tensor] | None = None,
+    cache: DeepFeatureCache | None = None,
+    window: torch.Tensor | None = None,
+    on_step: Callable[[torch.Tensor], None] | None = None,
+) -> torch.Tensor:
+    """One clip denoised through the run's steps. noise: b c f h w; known: (latents, their noise) b c m h w of m
+    frames that lead the clip, re-noised to every step's level and held fixed (None: none); audio: b (m+f) l c ->
+    b c f h w. window: the m+f sequence indices (for the DeepCache), default 0 .. m+f-1; on_step(x) after every step."""
+    scheduler = run.scheduler(noise.device)
+    lead = 0 if known is None else known[0].shape[2]
+    window = torch.arange(lead + noise.shape[2], device=noise.device) if window is None else window
     x = noise * scheduler.init_noise_sigma
     for step, t in enumerate(scheduler.timesteps):
-        model_input = scheduler.scale_model_input(x, t)
-        prediction = clip_prediction(model, model_input, t, reference, audio, cond, settings, speed, cache, step, window)
-        x = scheduler.step(prediction, t, x).prev_sample
+        model_input = x if not lead else torch.cat([scheduler.add_noise(*known, t.reshape(1)), x], dim=2)
+        prediction = clip_prediction(run, scheduler.scale_model_input(model_input, t), t, reference, audio, cache, step, window)
+        x = scheduler.step(prediction[:, :, lead:], t, x).prev_sample
+        run.report(x[:, :, 0])
         if on_step is not None:
             on_step(x)
     return x
+
+
+def clip_prediction(run: SamplingRun, model_input, t, reference, audio, cache, step, window) -> torch.Tensor:
+    """Guided prediction of one clip of the clip loop under the speed switches. window: f sequence indices."""
+    batch = model_input.shape[0]
+    deep = None if cache is None else cache.window(step, window[None].expand(batch, -1), torch.arange(batch))
+    return guided_prediction(
+        run.model, model_input, t, reference, audio, run.cond, run.guidance_at(step), batched=run.speed.batched_cfg, deep=deep
+    )

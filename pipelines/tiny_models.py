@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import torch
 
+from pipelines.conditions import VideoConditions
 from pipelines.config import PortraitModelConfig
 from pipelines.portrait_model import PortraitModel
-from pipelines.sampler import VideoConditions
 
 TINY = PortraitModelConfig.named("tiny")
 

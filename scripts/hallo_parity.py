@@ -14,13 +14,14 @@ import torch
 from safetensors import safe_open
 
 import pipelines.portrait_model as portrait_model
+from pipelines.conditions import VideoConditions
 from pipelines.config import PortraitModelConfig
 from pipelines.guidance import GuidanceScales
 from pipelines.hallo_checkpoint import load_hallo_state_dict
 from pipelines.hallo_reference_rows import COND
 from pipelines.portrait_model import PortraitModel
 from pipelines.reference_attention import ReferenceBank
-from pipelines.sampler import SamplerSettings, VideoConditions, _branch_outputs, reference_clip
+from pipelines.sampler import SamplerSettings, SamplingRun, _branch_outputs, reference_clip
 
 FIXTURE = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "hallo_parity.safetensors"
 
@@ -86,7 +87,7 @@ class HalloParityFixture:
         steps = []
         with torch.no_grad():
             reference_clip(
-                model, cond, SamplerSettings(steps=self.settings["steps"], guidance=guidance), recorded["noise"],
+                SamplingRun(model, cond, SamplerSettings(steps=self.settings["steps"], guidance=guidance)), recorded["noise"],
                 cond.audio_blocks, motion, on_step=lambda x: steps.append(x.clone()),
             )
         return steps

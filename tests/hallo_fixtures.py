@@ -6,7 +6,7 @@ import torch
 
 from pipelines.config import PortraitModelConfig
 from pipelines.portrait_model import PortraitModel
-from pipelines.sampler import VideoConditions
+from pipelines.conditions import VideoConditions
 
 from pipelines.tiny_models import tiny_conditions
 

@@ -16,9 +16,9 @@ import torch.multiprocessing as mp
 from pipelines.tiny_models import TINY, tiny_conditions, tiny_model
 from pipelines.clip_parallel import DistributedWindows, LocalWindows, ReplicaWindows
 from pipelines.errors import PortraitInputError
-from pipelines.long_video_schedule import shift_fusion_schedule
 from pipelines.sampler import LongVideoOptions, SamplerSettings, sample_video, window_schedule
 from pipelines.speed_options import SpeedOptions
+from pipelines.window_schedules import shift_fusion_schedule
 
 STEPS = 3
 F = TINY.clip_length

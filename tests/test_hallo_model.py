@@ -8,16 +8,17 @@ import pytest
 import torch
 
 from hallo_fixtures import TINY_HALLO, tiny_hallo_conditions, tiny_hallo_model
+from pipelines.animate import video_conditions
 from pipelines.conditions import RegionMasks
 from pipelines.config import PortraitModelConfig
 from pipelines.errors import PortraitInputError
 from pipelines.guidance import GuidanceScales
 from pipelines.hallo_audio_module import HalloAudioModule
+from pipelines.noise_schedulers import make_scheduler
 from pipelines.portrait_model import PortraitModel
+from pipelines.region_scales import RegionScales
 from pipelines.sampler import LongVideoOptions, SamplerSettings, sample_video
-from pipelines.scheduling import make_scheduler
 from pipelines.speed_options import SpeedOptions
-from pipelines.video_conditions import video_conditions
 
 FRAMES = TINY_HALLO.clip_length
 
@@ -141,7 +142,7 @@ def test_hallo_model_needs_the_face_conditions_and_gets_them_at_latent_scale():
     cond = tiny_hallo_conditions(FRAMES)
     masks = torch.rand(1, 3, 64, 64)
     audio = type("Audio", (), {"blocks": cond.audio_blocks, "silence": None})()
-    sliders = {"head": 1.0, "mouth": 1.2, "eyes": 0.5}
+    sliders = RegionScales(head=1.0, mouth=1.2, eyes=0.5)
     plain = RegionMasks(masks, ("pose", "expression", "lip"))
     with pytest.raises(PortraitInputError, match="regions.*HalloFaceConditions"):
         video_conditions(TINY_HALLO, torch.randn(1, 4, 8, 8), audio, plain, sliders)

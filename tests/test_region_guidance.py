@@ -1,4 +1,4 @@
-"""Regional audio guidance: the region sliders weight the audio term of CFG per pixel (guidance.py)."""
+"""Regional audio guidance: the region sliders weight the audio term of CFG per pixel (region_scales.py)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import dataclasses
 
 import torch
 
+from pipelines.guidance import GuidanceScales
+from pipelines.region_scales import audio_term_weight, region_audio_weight
 from pipelines.tiny_models import tiny_conditions, tiny_model
-from pipelines.guidance import GuidanceScales, audio_term_weight, region_audio_weight
 from pipelines.sampler import guided_prediction
 
 

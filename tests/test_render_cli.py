@@ -98,13 +98,14 @@ def test_speed_preset_option_reaches_the_sampler(inputs, tmp_path, capsys, monke
     import apps.render as render
 
     monkeypatch.delenv("WORLD_SIZE", raising=False)
-    seen, sample = [], render.sample_video
+    seen, animate = [], render.animate
 
-    def recording(model, cond, settings, options, **kwargs):
-        seen.append((settings.steps, settings.scheduler, kwargs["speed"].lossy()))
-        return sample(model, cond, settings, options, **kwargs)
+    def recording(*args, **kwargs):
+        settings = args[-1]
+        seen.append((settings.sampling.steps, settings.sampling.scheduler, settings.speed.lossy()))
+        return animate(*args, **kwargs)
 
-    monkeypatch.setattr(render, "sample_video", recording)
+    monkeypatch.setattr(render, "animate", recording)
     for name, extra in (("lossless", []), ("fast", ["--speed", "fast"])):
         out = tmp_path / name
         out.mkdir()

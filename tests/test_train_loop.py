@@ -10,8 +10,8 @@ import torch
 from apps.train import main
 from pipelines.config import PortraitModelConfig
 from pipelines.model_files import load_portrait_model
+from pipelines.noise_schedulers import make_scheduler
 from pipelines.portrait_model import PortraitModel
-from pipelines.scheduling import make_scheduler
 from pipelines.train.clip_cache import LatentClips
 from pipelines.train.objectives import diffusion_loss
 from pipelines.train.stages import is_stage2_parameter, set_trainable, stage_batch

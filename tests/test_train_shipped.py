@@ -9,8 +9,10 @@ import pytest
 import torch
 
 from audio_speech import WHISPER_TINY_EN, needs_espeak, needs_whisper_tiny
+from pipelines.animate import AnimateSettings
 from pipelines.guidance import GuidanceScales
 from pipelines.model_files import load_portrait_model, read_portrait_config
+from pipelines.region_scales import RegionScales
 from pipelines.sampler import SamplerSettings
 from pipelines.train.evaluation import talking_video
 from pipelines.train.face_measures import FaceMeter, pearson, translated
@@ -64,9 +66,9 @@ def held_out_speaker():
     speech = Utterance(speech.wave[: int(2.4 * speech.sample_rate)], speech.sample_rate, "en", "")
     style = random_style(torch.Generator().manual_seed(900_000))
 
-    def make(sliders: dict[str, float], guidance: GuidanceScales = GuidanceScales(image=1.5, audio=2.5)) -> tuple[torch.Tensor, FaceMeter, float]:
+    def make(region_scales: RegionScales, guidance: GuidanceScales = GuidanceScales(image=1.5, audio=2.5)) -> tuple[torch.Tensor, FaceMeter, float]:
         """-> (frames aligned on the head, their meter, mean head motion in px)."""
-        video = talking_video(model, vae, encoder, style, speech, sliders, SamplerSettings(steps=10, guidance=guidance, seed=0))
+        video = talking_video(model, vae, encoder, style, speech, region_scales, AnimateSettings(SamplerSettings(steps=10, guidance=guidance, seed=0)))
         meter = FaceMeter(style, 64, video.reference)
         assert video.frames.shape == (60, 3, 64, 64)
         offsets = meter.head_offsets(video.frames)
@@ -79,7 +81,7 @@ def held_out_speaker():
 @needs_whisper_tiny
 def test_shipped_model_lip_syncs_a_held_out_sentence(held_out_speaker):
     make, level = held_out_speaker
-    aligned, meter, _ = make({"head": 1.0, "mouth": 1.0, "eyes": 1.0})
+    aligned, meter, _ = make(RegionScales())
     assert pearson(meter.mouth_opening(aligned), level) > LIPSYNC_FLOOR
     assert meter.identity_error(aligned) < 0.08
 
@@ -89,7 +91,7 @@ def test_shipped_model_lip_syncs_a_held_out_sentence(held_out_speaker):
 def test_shipped_model_with_every_slider_at_zero_does_not_follow_the_audio(held_out_speaker):
     """Scale 0 everywhere = no audio in any gate: the mouth no longer opens with the loudness."""
     make, level = held_out_speaker
-    aligned, meter, _ = make({"head": 0.0, "mouth": 0.0, "eyes": 0.0})
+    aligned, meter, _ = make(RegionScales(0.0, 0.0, 0.0))
     assert abs(pearson(meter.mouth_opening(aligned), level)) < LIPSYNC_FLOOR / 2
 
 
@@ -101,13 +103,13 @@ def test_shipped_model_at_mouth_scale_zero_stops_the_lips_following_the_audio(he
     make, level = held_out_speaker
     centred = level.double() - level.double().mean()
 
-    def sync_amplitude(sliders: dict[str, float]) -> float:
-        aligned, meter, _ = make(sliders)
+    def sync_amplitude(region_scales: RegionScales) -> float:
+        aligned, meter, _ = make(region_scales)
         opening = meter.mouth_opening(aligned).double()
         return float((opening - opening.mean()).mul(centred).sum() / centred.square().sum())
 
-    talking = sync_amplitude({"head": 1.0, "mouth": 1.0, "eyes": 1.0})
-    still = sync_amplitude({"head": 1.0, "mouth": 0.0, "eyes": 1.0})
+    talking = sync_amplitude(RegionScales())
+    still = sync_amplitude(RegionScales(mouth=0.0))
     assert talking > 0.2
     assert abs(still) < 0.1 * talking  # measured 0.023 vs 0.61 (models before: 0.027 vs 0.50; 0.013 vs 0.70, soft weighting 0.14)
 
@@ -115,10 +117,10 @@ def test_shipped_model_at_mouth_scale_zero_stops_the_lips_following_the_audio(he
 @needs_espeak
 @needs_whisper_tiny
 def test_head_audio_guidance_calms_the_head_and_keeps_the_lip_sync(held_out_speaker):
-    """cfg_audio_head 1.0 with cfg_audio 2.5: the audio term outside the mouth at 1.0 (guidance.py) moves the head
+    """cfg_audio_head 1.0 with cfg_audio 2.5: the audio term outside the mouth at 1.0 (region_scales.audio_term_weight) moves the head
     less, while the mouth keeps its guidance and its lip sync."""
     make, level = held_out_speaker
-    unit = {"head": 1.0, "mouth": 1.0, "eyes": 1.0}
+    unit = RegionScales()
     _, _, head_everywhere = make(unit)
     aligned, meter, head_split = make(unit, GuidanceScales(image=1.5, audio=2.5, audio_head=1.0))
     lipsync = pearson(meter.mouth_opening(aligned), level)

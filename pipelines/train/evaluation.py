@@ -1,5 +1,5 @@
-"""Generating a talking video of a synthetic person with a trained model, as the nodes would: reference through the
-VAE, region masks at latent size, audio through the encoder, `sample_video` (shift fusion for long audio), frames
+"""Generating a talking video of a synthetic person with a trained model through the nodes' stage chain: reference
+through the VAE, region masks and audio through the encoder into `animate` (shift fusion for long audio), frames
 decoded by the VAE. Used by the lip-sync benchmark and the shipped-model test.
 Letters: f frames, h w pixels.
 """
@@ -10,12 +10,13 @@ from dataclasses import dataclass
 
 import torch
 
+from ..animate import AnimateSettings, animate, video_conditions
 from ..audio.embed import embed_audio
 from ..audio.encoders import AudioEncoder
-from ..conditions import LINGUALINKER_REGIONS
-from ..mask_resize import resize_region_masks
+from ..conditions import LINGUALINKER_REGIONS, AudioEmbeddings, RegionMasks, VideoConditions
 from ..portrait_model import PortraitModel
-from ..sampler import LongVideoOptions, SamplerSettings, VideoConditions, sample_video
+from ..region_scales import RegionScales
+from ..sampler import SamplerSettings
 from .face_render import FaceMotion, FaceStyle, render_frames
 from .speech import Utterance
 from .synthetic import region_masks
@@ -34,25 +35,35 @@ class TalkingVideo:
     reference: torch.Tensor
 
 
+@dataclass
+class TalkingInputs:
+    """The stage chain's inputs for a synthetic person speaking: the reference's raw latent 1 c h w, the audio
+    embeddings and the region masks 1 r h w (image size)."""
+
+    reference_latent: torch.Tensor
+    audio: AudioEmbeddings
+    regions: RegionMasks
+
+
+@torch.no_grad()
+def talking_inputs(
+    vae, encoder: AudioEncoder, style: FaceStyle, utterance: Utterance, size: int = 64, fps: float = 25.0, context_frames: int = 5,
+) -> TalkingInputs:
+    """What the nodes would feed the sampler for the person `style` speaking `utterance`; `context_frames` is
+    AudioEncode's widget (Whisper encoders use their own window)."""
+    reference = render_frames(style, FaceMotion.still(1), size)
+    audio = embed_audio(encoder, utterance.wave[None, None], utterance.sample_rate, fps, context_frames)
+    return TalkingInputs(encode_images(vae, reference), audio, RegionMasks(region_masks(style, size)[None], LINGUALINKER_REGIONS))
+
+
 @torch.no_grad()
 def talking_conditions(
-    model: PortraitModel, vae, encoder: AudioEncoder, style: FaceStyle, utterance: Utterance, sliders: dict[str, float],
+    model: PortraitModel, vae, encoder: AudioEncoder, style: FaceStyle, utterance: Utterance, region_scales: RegionScales,
     size: int = 64, fps: float = 25.0, context_frames: int = 5,
-) -> tuple[VideoConditions, torch.Tensor]:
-    """The sampler's conditions for the person `style` speaking `utterance` with region sliders {'head', 'mouth',
-    'eyes'}, and the reference's raw latent 1 c h w; `context_frames` is AudioEncode's widget (Whisper encoders use
-    their own window)."""
-    reference = render_frames(style, FaceMotion.still(1), size)
-    raw_latent = encode_images(vae, reference)
-    audio = embed_audio(encoder, utterance.wave[None, None], utterance.sample_rate, fps, context_frames)
-    cond = VideoConditions(
-        reference_latent=raw_latent * model.config.latent_scale,
-        audio_blocks=audio.blocks.float(),
-        silence_block=audio.silence.float(),
-        masks=resize_region_masks(region_masks(style, size)[None], tuple(raw_latent.shape[-2:])),
-        region_scales=torch.tensor([[sliders[r] for r in LINGUALINKER_REGIONS]]),
-    )
-    return cond, raw_latent
+) -> VideoConditions:
+    """The sampler's conditions for the person `style` speaking `utterance` (`talking_inputs`)."""
+    inputs = talking_inputs(vae, encoder, style, utterance, size, fps, context_frames)
+    return video_conditions(model.config, inputs.reference_latent, inputs.audio, inputs.regions, region_scales)
 
 
 @torch.no_grad()
@@ -68,14 +79,13 @@ def talking_video(
     encoder: AudioEncoder,
     style: FaceStyle,
     utterance: Utterance,
-    sliders: dict[str, float],
-    settings: SamplerSettings = SamplerSettings(steps=10),
-    long_video: LongVideoOptions = LongVideoOptions(),
+    region_scales: RegionScales,
+    settings: AnimateSettings = AnimateSettings(SamplerSettings(steps=10)),
     size: int = 64,
     fps: float = 25.0,
     context_frames: int = 5,
 ) -> TalkingVideo:
-    """The person `style` speaking `utterance` with region sliders, sampled and decoded (`talking_conditions`)."""
-    cond, raw_latent = talking_conditions(model, vae, encoder, style, utterance, sliders, size, fps, context_frames)
-    latents = sample_video(model, cond, settings, long_video)[0] / model.config.latent_scale  # c f h w
-    return TalkingVideo(decoded_frames(vae, latents), decode_latents(vae, raw_latent)[0])
+    """The person `style` speaking `utterance`, animated by the stage chain (`animate`) and decoded."""
+    inputs = talking_inputs(vae, encoder, style, utterance, size, fps, context_frames)
+    latents = animate(model, inputs.reference_latent, inputs.audio, inputs.regions, region_scales, settings)
+    return TalkingVideo(decoded_frames(vae, latents[0] / model.config.latent_scale), decode_latents(vae, inputs.reference_latent)[0])

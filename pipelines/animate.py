@@ -1,23 +1,62 @@
-"""Turn node-level inputs (images, masks, audio embeddings, sliders) into the sampler's VideoConditions."""
+"""The stage chain from the inputs to the video latents, called by the GatedUNetSample node, the render command and
+the training evaluation (bench.quality): node-level inputs (reference latent, audio embeddings, region masks, region
+scales) -> the sampler's VideoConditions (`video_conditions`) -> sampler.sample_video.
+
+Letters: b batch, c latent channels, f frames, h w latent height width.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import torch
 
-from .conditions import SLIDER_REGIONS, AudioEmbeddings, RegionMasks
+from .clip_parallel import LocalWindows
+from .conditions import AudioEmbeddings, RegionMasks, VideoConditions
 from .config import PortraitModelConfig
 from .errors import PortraitInputError
+from .interrupts import InterruptCheck
 from .mask_resize import resize_region_masks
-from .sampler import VideoConditions
+from .portrait_model import PortraitModel
+from .region_scales import RegionScales
+from .sampler import LongVideoOptions, SamplerSettings, StepCallback, sample_video
+from .speed_options import SpeedOptions
 
 
-def region_scales(config: PortraitModelConfig, sliders: dict[str, float]) -> torch.Tensor:
-    """Per-region motion-frequency scales in the model's region order: -> 1 r."""
-    by_region = {region: sliders[slider] for slider, regions in SLIDER_REGIONS.items() for region in regions}
-    unknown = [r for r in config.regions if r not in by_region]
-    if unknown:
-        raise PortraitInputError("model", f"regions {unknown} have no slider", "use a model with head/mouth/eyes or Hallo regions")
-    return torch.tensor([[by_region[r] for r in config.regions]], dtype=torch.float32)
+@dataclass(frozen=True)
+class AnimateSettings:
+    """How the video is sampled: steps, scheduler, guidance and seed; the long-video strategy; the speed switches."""
+
+    sampling: SamplerSettings = field(default_factory=SamplerSettings)
+    long_video: LongVideoOptions = field(default_factory=LongVideoOptions)
+    speed: SpeedOptions = field(default_factory=SpeedOptions)
+
+
+def animate(
+    model: PortraitModel,
+    reference_latent: torch.Tensor,
+    audio: AudioEmbeddings,
+    regions: RegionMasks,
+    region_scales: RegionScales,
+    settings: AnimateSettings = AnimateSettings(),
+    *,
+    device: torch.device | None = None,
+    callback: StepCallback | None = None,
+    windows: LocalWindows | None = None,
+    interrupt: InterruptCheck | None = None,
+) -> torch.Tensor:
+    """The portrait animated by the audio. reference_latent: 1 c h w in VAE space (unscaled); regions: masks of the
+    same portrait -> 1 c f h w latents at the model's scale (divide by model.config.latent_scale for the VAE).
+
+    device: where the conditions go (default: the model's); callback, windows (how each step's windows are spread
+    over ranks or device replicas) and interrupt: as sampler.sample_video's.
+    """
+    cond = video_conditions(model.config, reference_latent, audio, regions, region_scales)
+    cond = cond.to(device if device is not None else next(model.parameters()).device)
+    return sample_video(
+        model, cond, settings.sampling, settings.long_video, callback, windows=windows, speed=settings.speed,
+        interrupt=interrupt,
+    )
 
 
 def ordered_masks(config: PortraitModelConfig, regions: RegionMasks, latent_size: tuple[int, int]) -> torch.Tensor:
@@ -64,7 +103,7 @@ def video_conditions(
     reference_latent: torch.Tensor,
     audio: AudioEmbeddings,
     regions: RegionMasks,
-    sliders: dict[str, float],
+    region_scales: RegionScales,
 ) -> VideoConditions:
     """reference_latent: 1 c h w in VAE space (unscaled) -> VideoConditions for one video."""
     blocks = audio.blocks[:1].float()
@@ -74,6 +113,6 @@ def video_conditions(
         audio_blocks=blocks,
         silence_block=silence.float(),
         masks=ordered_masks(config, regions, tuple(reference_latent.shape[-2:])),
-        region_scales=region_scales(config, sliders),
+        region_scales=region_scales.for_regions(config.regions),
         **face_conditions(config, regions, tuple(reference_latent.shape[-2:])),
     )

@@ -28,6 +28,8 @@ from .errors import PortraitInputError
 #: Seam modes of shift fusion: "silent_pad" pads with silent frames so the end never meets the start, "circular" wraps the
 #: tail to the head as Sonic's released code does.
 SEAMS = ("silent_pad", "circular")
+#: Shift fusion's offset growth per denoising step, in frames (Sonic's alpha, 002 Algorithm 1).
+SONIC_ALPHA = 7
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,7 @@ class WindowSchedule:
 
 
 def shift_fusion_schedule(
-    num_frames: int, clip_length: int, num_steps: int, alpha: int = 7, seam: str = "silent_pad"
+    num_frames: int, clip_length: int, num_steps: int, alpha: int = SONIC_ALPHA, seam: str = "silent_pad"
 ) -> WindowSchedule:
     """Sonic Algorithm 1: at step i, window k covers frames (f*k - alpha*i + j) mod L for j = 0 .. f-1.
 
@@ -85,7 +87,7 @@ def shift_fusion_schedule(
     _require_at_least(num_frames, 1, "num_frames", "give audio at least one video frame long")
     _require_at_least(clip_length, 1, "clip_length", "use the model's clip length (at least 1 frame)")
     _require_at_least(num_steps, 1, "num_steps", "use at least one denoising step")
-    _require_at_least(alpha, 0, "alpha", "use a shift offset of 0 or more frames (Sonic uses 7)")
+    _require_at_least(alpha, 0, "alpha", f"use a shift offset of 0 or more frames (Sonic uses {SONIC_ALPHA})")
     if seam not in SEAMS:
         raise PortraitInputError("seam", f"unknown seam mode {seam!r}", f"choose one of {', '.join(SEAMS)}")
     if seam == "silent_pad" and num_frames <= clip_length:

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipelines.errors import PortraitInputError
-from pipelines.long_video_schedule import (
+from pipelines.window_schedules import (
     SEAMS,
     blend_weights,
     frame_shares,
