@@ -1,17 +1,34 @@
-"""ComfyUI node classes of the pack: thin adapters from host types to `pipelines/`."""
+"""ComfyUI node classes of the pack (V3 schema): thin adapters from host types to `pipelines/`."""
 
-from importlib import import_module
+from comfy_api.latest import ComfyExtension, io
 
+from .audio import AudioEncode, PortraitAudioEncoderLoader
+from .hallo import HalloConvertCheckpoint, HalloFaceConditions, HalloModelLoad
 from .host import register_model_folders, remove_crash_leftovers
+from .masks import RegionMaskFromLandmarks
+from .model import PortraitModelFromBase, ReferenceNetLoad
+from .sampling import GatedUNetSample, ShiftFusionLongVideo
+from .video import VAEDecodeVideo
 
-register_model_folders()
+register_model_folders()  # before the host reads the schemas, whose file lists come from these folders
 remove_crash_leftovers()
 
-_MODULES = ("model", "audio", "masks", "sampling", "video", "hallo")
+NODES = [
+    ReferenceNetLoad, PortraitModelFromBase,
+    PortraitAudioEncoderLoader, AudioEncode,
+    RegionMaskFromLandmarks,
+    GatedUNetSample, ShiftFusionLongVideo,
+    VAEDecodeVideo,
+    HalloModelLoad, HalloFaceConditions, HalloConvertCheckpoint,
+]
 
-NODE_CLASS_MAPPINGS = {}
-NODE_DISPLAY_NAME_MAPPINGS = {}
-for _name in _MODULES:
-    _module = import_module(f".{_name}", __name__)
-    NODE_CLASS_MAPPINGS.update(_module.NODE_CLASS_MAPPINGS)
-    NODE_DISPLAY_NAME_MAPPINGS.update(_module.NODE_DISPLAY_NAME_MAPPINGS)
+
+class GatedPortraitExtension(ComfyExtension):
+    """The pack's nodes, as the host asks for them when it loads custom nodes."""
+
+    async def get_node_list(self) -> list[type[io.ComfyNode]]:
+        return list(NODES)
+
+
+async def comfy_entrypoint() -> GatedPortraitExtension:
+    return GatedPortraitExtension()

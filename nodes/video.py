@@ -5,6 +5,7 @@ import os
 import comfy.model_management as mm
 import folder_paths
 import torch
+from comfy_api.latest import io
 
 from ..pipelines.errors import PortraitInputError
 from ..pipelines.output_files import check_filename_prefix
@@ -24,6 +25,7 @@ from ..pipelines.video_decode import (
 )
 from ..pipelines.video_writer import write_mp4
 from .host import progress_callback
+from .schema import PortraitRegions, output
 
 
 def _check_image_vae(vae, latents) -> None:
@@ -91,61 +93,62 @@ def _stabilizer(strength: float, reference, regions, frame_size: tuple[int, int]
     return BackgroundStabilizer(fit_image(reference[..., :3], fit), head_mask_of(fit_regions(regions, fit)), strength)
 
 
-class VAEDecodeVideo:
+class VAEDecodeVideo(io.ComfyNode):
     """Decodes video latents chunk by chunk; returns the frames and/or streams them into an mp4 with audio."""
 
     @classmethod
-    def INPUT_TYPES(cls):
-        return {
-            "required": {
-                "vae": ("VAE", {"tooltip": "The image VAE of the portrait model (e.g. sd-vae-ft-mse from VAELoader)."}),
-                "latent": ("LATENT", {"tooltip": (
+    def define_schema(cls) -> io.Schema:
+        return io.Schema(
+            node_id="VAEDecodeVideo",
+            display_name="VAE Decode Video (Gated Portrait)",
+            category="GatedPortrait/video",
+            description=(
+                "VAE decode for long portrait videos: decodes in frame chunks (progress and cancel per chunk) and "
+                "streams them into an H.264 mp4 with the driving audio, so long videos never sit in memory whole. A "
+                "cancelled save leaves no file. Odd frame sizes are padded by one edge pixel in the mp4 (H.264 needs "
+                "even sizes)."
+            ),
+            inputs=[
+                io.Vae.Input("vae", tooltip="The image VAE of the portrait model (e.g. sd-vae-ft-mse from VAELoader)."),
+                io.Latent.Input("latent", tooltip=(
                     "Video latents b c f h w from the portrait sampler, in the VAE's latent space. An image batch "
-                    "f c h w is decoded as one video of f frames.")}),
-                "chunk_size": ("INT", {"default": 0, "min": 0, "max": 4096, "tooltip": (
+                    "f c h w is decoded as one video of f frames.")),
+                io.Int.Input("chunk_size", default=0, min=0, max=4096, tooltip=(
                     "Frames decoded at once. 0 = automatic from the device's free memory (on a GPU at most 2 GB per "
-                    "chunk, 1 GB with --lowvram; a frame that alone does not fit is decoded in tiles). Lower it if decoding runs out of memory; "
-                    "progress and cancel happen once per chunk.")}),
-            },
-            "optional": {
-                "audio": ("AUDIO", {"tooltip": "The driving speech; muxed into the mp4 as AAC (first batch item)."}),
-                "fps": ("FLOAT", {"default": 25.0, "min": 1.0, "max": 240.0, "step": 0.01, "tooltip": (
-                    "Frame rate of the mp4, stored exactly (use the fps the audio was encoded at).")}),
-                "save_mp4": ("BOOLEAN", {"default": True, "tooltip": (
-                    "Stream the frames into an H.264 mp4 in the output folder as they are decoded.")}),
-                "filename_prefix": ("STRING", {"default": "GatedPortrait", "tooltip": (
-                    "Name of the mp4 in the output folder; may contain a sub-folder, e.g. 'portraits/take'.")}),
-                "return_frames": ("BOOLEAN", {"default": True, "tooltip": (
+                    "chunk, 1 GB with --lowvram; a frame that alone does not fit is decoded in tiles). Lower it if "
+                    "decoding runs out of memory; progress and cancel happen once per chunk.")),
+                io.Audio.Input("audio", optional=True,
+                               tooltip="The driving speech; muxed into the mp4 as AAC (first batch item)."),
+                io.Float.Input("fps", default=25.0, min=1.0, max=240.0, step=0.01, optional=True, tooltip=(
+                    "Frame rate of the mp4, stored exactly (use the fps the audio was encoded at).")),
+                io.Boolean.Input("save_mp4", default=True, optional=True, tooltip=(
+                    "Stream the frames into an H.264 mp4 in the output folder as they are decoded.")),
+                io.String.Input("filename_prefix", default="GatedPortrait", optional=True, tooltip=(
+                    "Name of the mp4 in the output folder; may contain a sub-folder, e.g. 'portraits/take'.")),
+                io.Boolean.Input("return_frames", default=True, optional=True, tooltip=(
                     "Output every frame as an IMAGE batch. Turn off for long videos (a 10-minute 512x512 video is "
-                    "47 GB of frames): then only the mp4 is written and the IMAGE output holds just the last frame.")}),
-                "background_stabilize": ("FLOAT", {"default": 0.0, "min": 0.0, "max": 1.0, "step": 0.05, "tooltip": (
+                    "47 GB of frames): then only the mp4 is written and the IMAGE output holds just the last frame.")),
+                io.Float.Input("background_stabilize", default=0.0, min=0.0, max=1.0, step=0.05, optional=True,
+                               tooltip=(
                     "Pull the background (outside the head, with a soft edge) toward the reference image: 0 = off, "
-                    "1 = the reference's background. Steadies long videos. Needs reference and regions.")}),
-                "reference": ("IMAGE", {"tooltip": "The portrait image, for background_stabilize (resized to the frames)."}),
-                "regions": ("PORTRAIT_REGIONS", {"tooltip": (
+                    "1 = the reference's background. Steadies long videos. Needs reference and regions.")),
+                io.Image.Input("reference", optional=True,
+                               tooltip="The portrait image, for background_stabilize (resized to the frames)."),
+                PortraitRegions.Input("regions", optional=True, tooltip=(
                     "Region masks of the portrait (RegionMaskFromLandmarks); the head region (hallo layout: "
-                    "everything but pose) is kept as generated by background_stabilize.")}),
-            },
-        }
-
-    RETURN_TYPES = ("IMAGE", "STRING")
-    RETURN_NAMES = ("frames", "mp4_path")
-    OUTPUT_TOOLTIPS = (
-        "Decoded frames f h w 3 (all of them, or only the last when return_frames is off); "
-        "usable with core CreateVideo / SaveVideo.",
-        "Full path of the saved mp4 ('' when save_mp4 is off).",
-    )
-    FUNCTION = "decode"
-    CATEGORY = "GatedPortrait/video"
-    OUTPUT_NODE = True
-    DESCRIPTION = (
-        "VAE decode for long portrait videos: decodes in frame chunks (progress and cancel per chunk) and streams "
-        "them into an H.264 mp4 with the driving audio, so long videos never sit in memory whole. A cancelled save "
-        "leaves no file. Odd frame sizes are padded by one edge pixel in the mp4 (H.264 needs even sizes)."
-    )
+                    "everything but pose) is kept as generated by background_stabilize.")),
+            ],
+            outputs=[
+                output(io.Image, "frames", (
+                    "Decoded frames f h w 3 (all of them, or only the last when return_frames is off); usable with "
+                    "core CreateVideo / SaveVideo.")),
+                output(io.String, "mp4_path", "Full path of the saved mp4 ('' when save_mp4 is off)."),
+            ],
+            is_output_node=True,
+        )
 
     @classmethod
-    def VALIDATE_INPUTS(cls, filename_prefix=None):
+    def validate_inputs(cls, filename_prefix=None) -> bool | str:
         """The prefix is checked when the prompt is queued, before any node runs (None: it arrives by a link)."""
         if filename_prefix is not None:
             try:
@@ -154,8 +157,9 @@ class VAEDecodeVideo:
                 return str(error)
         return True
 
-    def decode(self, vae, latent, chunk_size, audio=None, fps=25.0, save_mp4=True, filename_prefix="GatedPortrait",
-               return_frames=True, background_stabilize=0.0, reference=None, regions=None):
+    @classmethod
+    def execute(cls, vae, latent, chunk_size, audio=None, fps=25.0, save_mp4=True, filename_prefix="GatedPortrait",
+                return_frames=True, background_stabilize=0.0, reference=None, regions=None) -> io.NodeOutput:
         if not (save_mp4 or return_frames):
             raise PortraitInputError("return_frames", "and save_mp4 are both off, so nothing would come out",
                                      "turn on return_frames or save_mp4")
@@ -177,11 +181,11 @@ class VAEDecodeVideo:
         collector = FrameCollector(total, keep_all=return_frames)
         mp4_path, ui = "", {}
         if save_mp4:
-            mp4_path, ui = self._save(collector.tee(chunks), _frame_size(vae, latents), fps, filename_prefix, audio)
+            mp4_path, ui = cls._save(collector.tee(chunks), _frame_size(vae, latents), fps, filename_prefix, audio)
         else:
             collector.collect(chunks)
         frames = collector.frames if return_frames else collector.last[-1:].float().cpu()
-        return {"ui": ui, "result": (frames, mp4_path)}
+        return io.NodeOutput(frames, mp4_path, ui=ui)
 
     @staticmethod
     def _save(chunks, frame_size, fps, filename_prefix, audio):
@@ -202,6 +206,3 @@ class VAEDecodeVideo:
         path = write_mp4(os.path.join(folder, file), chunks, fps, waveform, sample_rate)
         return path, {"images": [{"filename": file, "subfolder": subfolder, "type": "output"}], "animated": (True,)}
 
-
-NODE_CLASS_MAPPINGS = {"VAEDecodeVideo": VAEDecodeVideo}
-NODE_DISPLAY_NAME_MAPPINGS = {"VAEDecodeVideo": "VAE Decode Video (Gated Portrait)"}

@@ -1,7 +1,7 @@
 """The README's slider tables ("For artists") name real node inputs and miss no widget of the nodes they describe.
 
-Host-free: the inputs are read from the INPUT_TYPES of the node classes in nodes/*.py with `ast` (the node modules
-import ComfyUI, so they are not imported here).
+Host-free: the inputs are read from the V3 schemas (define_schema) of the node classes in nodes/*.py with `ast` (the
+node modules import ComfyUI, so they are not imported here).
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SECTION = "## For artists: the nodes and their sliders"
-#: Input types the editor shows as widgets; any other type (or a list of choices, "COMBO") is a socket.
-WIDGET_TYPES = {"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"}
+#: V3 input types (`io.<Type>.Input`, and the pack's `Choice` dropdown) the editor shows as widgets; any other type
+#: is a socket.
+WIDGET_TYPES = {"Int", "Float", "String", "Boolean", "Combo"}
 
 
 def readme_tables(readme: str) -> dict[str, list[str]]:
@@ -29,32 +30,48 @@ def readme_tables(readme: str) -> dict[str, list[str]]:
     return tables
 
 
-def _input_type(spec: ast.expr, helpers: dict[str, ast.FunctionDef]) -> str:
-    """The type of one INPUT_TYPES entry: its first element, through a module helper that returns the tuple."""
-    if isinstance(spec, ast.Call) and getattr(spec.func, "id", None) in helpers:
-        (returned,) = [n.value for n in ast.walk(helpers[spec.func.id]) if isinstance(n, ast.Return)]
-        spec = returned
-    first = spec.elts[0]
-    return first.value if isinstance(first, ast.Constant) else "COMBO"
+def string_constants(paths) -> dict[str, str]:
+    """Module-level `NAME = "text"` assignments of the given files (input names kept as constants)."""
+    found = {}
+    for path in paths:
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+                found.update({target.id: node.value.value for target in node.targets if isinstance(target, ast.Name)})
+    return found
+
+
+def _input_call(call: ast.Call, helpers: dict[str, ast.FunctionDef]) -> ast.Call | None:
+    """The `<type>.Input(...)` call an input entry makes, directly or through a module helper that returns it."""
+    if isinstance(call.func, ast.Attribute) and call.func.attr == "Input" or getattr(call.func, "id", None) == "Choice":
+        return call
+    if isinstance(call.func, ast.Name) and call.func.id in helpers:
+        (returned,) = [n.value for n in ast.walk(helpers[call.func.id]) if isinstance(n, ast.Return)]
+        return returned if isinstance(returned, ast.Call) else None
+    return None
 
 
 def node_inputs() -> dict[str, dict[str, bool]]:
-    """Node class -> {input name: shown as a widget} for every class with INPUT_TYPES in nodes/*.py."""
+    """Node class -> {input name: shown as a widget} for every class with define_schema in nodes/*.py."""
+    files = sorted((ROOT / "nodes").glob("*.py"))
+    modules = [ast.parse(path.read_text()) for path in files]
+    helpers = {f.name: f for module in modules for f in module.body if isinstance(f, ast.FunctionDef)}
+    constants = string_constants([*files, *sorted((ROOT / "pipelines").rglob("*.py"))])
     found = {}
-    for path in sorted((ROOT / "nodes").glob("*.py")):
-        module = ast.parse(path.read_text())
-        helpers = {f.name: f for f in module.body if isinstance(f, ast.FunctionDef)}
-        for cls in (c for c in module.body if isinstance(c, ast.ClassDef)):
-            (input_types,) = [f for f in cls.body if getattr(f, "name", None) == "INPUT_TYPES"] or [None]
-            if input_types is None:
+    for cls in (c for module in modules for c in module.body if isinstance(c, ast.ClassDef)):
+        (schema,) = [f for f in cls.body if getattr(f, "name", None) == "define_schema"] or [None]
+        if schema is None:
+            continue
+        inputs = found.setdefault(cls.name, {})
+        entries = [n for n in ast.walk(schema) if isinstance(n, ast.keyword) and n.arg == "inputs"]
+        for entry in (e for keyword in entries for e in keyword.value.elts):
+            typed = _input_call(entry, helpers)
+            if typed is None:
                 continue
-            inputs = found.setdefault(cls.name, {})
-            for sections in (n for n in ast.walk(input_types) if isinstance(n, ast.Dict)):
-                for key, value in zip(sections.keys, sections.values):
-                    if isinstance(key, ast.Constant) and key.value in ("required", "optional"):
-                        for name, spec in zip(value.keys, value.values):
-                            if isinstance(name, ast.Constant):
-                                inputs[name.value] = _input_type(spec, helpers) in WIDGET_TYPES
+            # the name: a string in the Input call (also one inside a helper), else the helper's first argument
+            name = typed.args[0] if isinstance(typed.args[0], ast.Constant) else entry.args[0]
+            name = name.value if isinstance(name, ast.Constant) else constants[name.id]
+            kind = getattr(typed.func.value, "attr", None) if isinstance(typed.func, ast.Attribute) else "Combo"
+            inputs[name] = kind in WIDGET_TYPES
     return found
 
 
