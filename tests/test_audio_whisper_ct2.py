@@ -136,7 +136,7 @@ def test_real_whisper_tiny_en_transcribes_speech(tmp_path):
     audio, rate = speak("The quick brown fox jumps over the lazy dog.", "en", str(tmp_path))
     wave = AF.resample(audio[0, 0], rate, 16000).numpy()
     model = WhisperModel.from_pretrained(WHISPER_TINY_EN, local_files_only=True).float().eval()
-    mel = WhisperFeatureExtractor.from_pretrained(WHISPER_TINY_EN)(wave, sampling_rate=16000,
+    mel = WhisperFeatureExtractor.from_pretrained(WHISPER_TINY_EN, local_files_only=True)(wave, sampling_rate=16000,
                                                                    return_tensors="pt").input_features
     tokenizer = Tokenizer.from_file(f"{WHISPER_TINY_EN}/tokenizer.json")
     prompt = [model.config.decoder_start_token_id, tokenizer.token_to_id("<|notimestamps|>")]
