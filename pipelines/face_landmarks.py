@@ -103,7 +103,7 @@ def default_model_paths(model_dir: str) -> tuple[str, str]:
         raise PortraitInputError(
             "face_landmarker",
             f"the pack's default face models {missing} are not in {model_dir}",
-            "run `python scripts/fetch_face_models.py` in the pack folder (or `make install`), "
+            "run `python -m scripts.fetch_face_models` in the pack folder (or `make install`), "
             "or pick a FaceLandmarker .task file in models/face_landmarkers",
         )
     return paths

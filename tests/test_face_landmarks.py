@@ -2,7 +2,6 @@
 
 import json
 import os
-import runpy
 import shutil
 import subprocess
 import sys
@@ -23,9 +22,9 @@ from pipelines.face_landmarks import (
     parse_face_box,
 )
 from pipelines.region_masks import RegionAreas, feature_boxes, lingualinker_boxes
+from scripts.fetch_face_models import fetch_face_models, missing_files
 
 REPO = Path(__file__).resolve().parents[1]
-FETCH_SCRIPT = REPO / "scripts" / "fetch_face_models.py"
 
 
 @pytest.fixture(scope="session")
@@ -33,7 +32,7 @@ def face_model_dir() -> str:
     """The pack's default model folder, fetched once (the install step) when the models are not there yet."""
     folder = REPO / "models" / "face"
     if not all((folder / name).is_file() for name in (DETECTOR_FILE, LANDMARK_FILE)):
-        subprocess.run([sys.executable, str(FETCH_SCRIPT)], check=True)
+        subprocess.run([sys.executable, "-m", "scripts.fetch_face_models"], cwd=REPO, check=True)
     return str(folder)
 
 
@@ -139,7 +138,7 @@ def test_bad_face_box_names_the_widget(text):
 def test_missing_default_models_say_how_to_fetch_them(tmp_path, astronaut):
     with pytest.raises(PortraitInputError) as caught:
         find_face_landmarks(astronaut[None], str(tmp_path))
-    assert "fetch_face_models.py" in caught.value.fix and str(tmp_path) in caught.value.problem
+    assert "python -m scripts.fetch_face_models" in caught.value.fix and str(tmp_path) in caught.value.problem
 
 
 def test_task_file_uses_the_face_landmarker_with_478_points(face_model_dir, astronaut, tmp_path):
@@ -157,10 +156,9 @@ def test_task_file_uses_the_face_landmarker_with_478_points(face_model_dir, astr
 
 
 def test_fetch_is_idempotent_and_checks_the_files(face_model_dir, tmp_path):
-    fetch = runpy.run_path(str(FETCH_SCRIPT))
-    assert fetch["fetch_face_models"](face_model_dir) == []
+    assert fetch_face_models(face_model_dir) == []
     copy = tmp_path / "face"
     shutil.copytree(face_model_dir, copy)
     with open(copy / LANDMARK_FILE, "ab") as f:
         f.write(b"x")
-    assert fetch["missing_files"](str(copy)) == [LANDMARK_FILE]
+    assert missing_files(str(copy)) == [LANDMARK_FILE]

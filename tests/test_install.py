@@ -44,16 +44,17 @@ def test_inputs_are_copied_once_and_a_users_file_is_kept(install, tmp_path):
 
 
 def test_a_failing_step_prints_one_line_with_its_fix_and_the_rest_still_runs(install, monkeypatch, tmp_path, capsys):
-    def offline(script):
+    def offline(module):
         raise RuntimeError("ERROR: No matching distribution found for mediapipe==0.10.21")
 
-    monkeypatch.setattr(install, "run_script", offline)
+    monkeypatch.setattr(install, "run_module", offline)
     monkeypatch.setattr(install, "install_demo_model", lambda models_dir: "demo model: copied")
     args = ["--models-dir", str(tmp_path / "models"), "--input-dir", str(tmp_path / "input")]
     assert install.main(args) == 0
     lines = capsys.readouterr().out.splitlines()
     failed = [line for line in lines if "not installed" in line]
-    assert len(failed) == 2 and all("No matching distribution" in line and "Fix: in " in line for line in failed)
-    assert "`python scripts/fetch_face_models.py`" in failed[0] and "convert_whisper_tiny.py" in failed[1]
+    assert len(failed) == 3 and all("No matching distribution" in line and "Fix: in " in line for line in failed)
+    assert "`python -m scripts.fetch_face_models`" in failed[0] and "fetch_voice_models" in failed[1]
+    assert "convert_whisper_tiny" in failed[2]
     assert any("template inputs" in line and "copied" in line for line in lines)
     assert install.main([*args, "--strict"]) == 1
