@@ -14,6 +14,10 @@ drives the demo model's mouth.
 - lipsync_by_speech: bench.quality's lipsync_corr (mouth opening vs loudness level, held-out person, demo model,
   Whisper tiny.en) on the held-out sentences in en / fr / de: `training` = espeak-ng speech made as the training
   speech is (pipelines.train.speech.speak), the others = the same sentences through TextToSpeech's engines.
+  lipsync_english_variants: the English sentence in variants that could explain a gap (rate, loudness, spectrum,
+  synthesis noise), three held-out persons each.
+
+- cpu_timing_10s_text: seconds per stage for about 10 s of speech on this machine's CPU, one thread.
 
 Run from the repository root: .venv/bin/python -m bench.tts [--frames 60 --steps 10]
 """
@@ -43,7 +47,7 @@ PROFILE_TEXT = ("The old lighthouse keeper climbed the stairs every evening. He 
 TEST_TEXT = "Please remember to close the windows before you leave the house tonight."
 RSS_TEXT = ("Yesterday we walked along the river to the market, where the bread was warm and the apples were sweet. "
             "Everyone seemed happy to be outside after such a long and rainy winter. ")
-RSS_TEXT_SECONDS = 8.95  # espeak-ng en-us at its default rate (this script: 6 repeats gave 53.7 s)
+RSS_TEXT_SECONDS = 9.76  # espeak-ng en-us at the pack's 160 wpm (this script: 7 repeats gave 68.3 s)
 HELD_OUT_TARGETS = ("espeak:en+f1", "espeak:en+f2", "espeak:en+m1", "espeak:en+m7", "flite:kal")
 TUNING_TARGETS = ("flite:slt", "flite:awb", "flite:rms", "flite:kal16", "espeak:en+f3", "espeak:en+f4",
                   "espeak:en-gb+m3", "piper:joe")
@@ -197,10 +201,18 @@ def tts_utterance(name: str, text: str):
     return Utterance(torch.from_numpy(wave), rate, name, text)
 
 
-def lipsync(frames: int, steps: int) -> dict:
+def tts_speech(engine, text: str):
+    """An engine speaking `text`, as the training code's Utterance."""
+    from pipelines.train.speech import Utterance
+
+    speech = synthesize(engine, text)
+    return Utterance(speech.wave, speech.sample_rate, type(engine).__name__, text)
+
+
+def lipsync(corr) -> dict:
+    """lipsync_corr per kind of speech, averaged over en / fr / de (one held-out person per language)."""
     from pipelines.train.speech import HELD_OUT_SENTENCES, speak
 
-    corr = lipsync_meter(frames, steps)
     by_speech: dict[str, list[float]] = {}
     for index, (short, language) in enumerate(LIPSYNC_LANGUAGES.items()):
         text = HELD_OUT_SENTENCES[short]
@@ -212,12 +224,88 @@ def lipsync(frames: int, steps: int) -> dict:
     return {name: round(mean(values), 3) for name, values in by_speech.items()}
 
 
+def english_variants() -> dict:
+    """The English held-out sentence as training speech, through the pack's espeak-ng at 175 wpm (espeak-ng's own
+    default) and 160 wpm (the pack's), and through the Piper voice as is, slower, with no synthesis noise, and with
+    its spectrum equalised to the training voice's: what might explain a gap."""
+    from piper import SynthesisConfig
+
+    from pipelines.train.speech import HELD_OUT_SENTENCES, Utterance, speak
+    from pipelines.voice.spectrum import average_spectrum, equalize
+
+    text = HELD_OUT_SENTENCES["en"]
+    training = speak(text, "en")
+    piper = load_piper_engine(PIPER_VOICE)
+    variants = {"training": training,
+                "espeak_175wpm": tts_speech(EspeakEngine("en-us", speed=175 / 160), text),
+                "espeak_160wpm": tts_speech(EspeakEngine("en-us"), text),
+                "piper": tts_speech(piper, text),
+                "piper_speed_0.85": tts_speech(load_piper_engine(PIPER_VOICE, 0.85), text)}
+    spectrum = average_spectrum(speak(PROFILE_TEXT, "en").wave.numpy(), training.sample_rate)
+    equalized = equalize(variants["piper"].wave.numpy(), variants["piper"].sample_rate, spectrum)
+    variants["piper_spectrum_of_training_voice"] = Utterance(torch.from_numpy(equalized.astype(np.float32)),
+                                                             variants["piper"].sample_rate, "piper", text)
+    piper.synthesis = SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0)
+    variants["piper_no_noise"] = tts_speech(piper, text)
+    return variants
+
+
+def lipsync_english_variants(corr, persons: int = 3) -> dict:
+    """lipsync_corr of each English variant averaged over `persons` held-out persons, with its loudness (LUFS) and
+    syllables per second."""
+    import torchaudio.functional as AF
+
+    from pipelines.voice.prosody import measure_prosody
+
+    rows = {}
+    for name, utterance in english_variants().items():
+        values = [corr(utterance, index) for index in range(persons)]
+        rows[name] = {"lipsync_corr": round(mean(values), 3), "per_person": [round(v, 3) for v in values],
+                      "lufs": round(float(AF.loudness(utterance.wave[None].float(), utterance.sample_rate)), 1),
+                      "syllables_per_second": round(measure_prosody(utterance.wave.numpy(),
+                                                                    utterance.sample_rate).syllables_per_second, 2)}
+        print(name, rows[name], flush=True)
+    return rows
+
+
+def timings(steps: int) -> dict:
+    """CPU seconds of each stage for about 10 s of speech: TTS (Piper, espeak-ng), the profile of a 10 s sample,
+    matching the Piper speech to it, and the demo model's face video (`steps` steps, 25 fps)."""
+    from pipelines.voice.matching import match_voice
+    from pipelines.voice.profile import voice_profile
+    from pipelines.voice.speaker_encoder import load_speaker_encoder
+
+    def timed(work):
+        began = time.perf_counter()
+        value = work()
+        return value, round(time.perf_counter() - began, 2)
+
+    text = f"{PROFILE_TEXT} {TEST_TEXT}"
+    piper, load_seconds = timed(lambda: load_piper_engine(PIPER_VOICE))
+    speech, piper_seconds = timed(lambda: synthesize(piper, text))
+    _, espeak_seconds = timed(lambda: synthesize(EspeakEngine("en-us"), text))
+    encoder = load_speaker_encoder()
+    sample = speaker("espeak:en+f3")(text)
+    profile, profile_seconds = timed(lambda: voice_profile(*sample, encoder))
+    wave = speech.wave.numpy()
+    _, match_seconds = timed(lambda: match_voice(wave, speech.sample_rate, profile))
+    from pipelines.train.speech import Utterance
+
+    corr = lipsync_meter(frames=10_000, steps=steps)
+    _, face_seconds = timed(lambda: corr(Utterance(speech.wave, speech.sample_rate, "piper", text), 0))
+    return {"speech_seconds": round(speech.seconds, 2), "piper_voice_load": load_seconds, "tts_piper": piper_seconds,
+            "tts_espeak": espeak_seconds, "profile": profile_seconds, "profile_sample_seconds":
+            round(len(sample[0]) / sample[1], 2), "match": match_seconds, "face_demo_model": face_seconds,
+            "face_steps": steps, "threads": torch.get_num_threads()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=60, help="video frames per lip-sync clip")
     parser.add_argument("--steps", type=int, default=10, help="denoising steps of the lip-sync clips")
     parser.add_argument("--rss-minutes", type=float, help=argparse.SUPPRESS)
     parser.add_argument("--skip-lipsync", action="store_true")
+    parser.add_argument("--timing-steps", type=int, default=20, help="denoising steps of the timed face video")
     args = parser.parse_args()
     if args.rss_minutes:
         rss_child(args.rss_minutes)
@@ -232,8 +320,11 @@ def main() -> None:
     rows = voice_match()
     result.update({"voice_match": rows, "voice_match_summary": match_summary(rows)})
     if not args.skip_lipsync:
-        result["lipsync_by_speech"] = lipsync(args.frames, args.steps)
+        corr = lipsync_meter(args.frames, args.steps)
+        result["lipsync_by_speech"] = lipsync(corr)
+        result["lipsync_english_variants"] = lipsync_english_variants(corr)
         result["lipsync_settings"] = {"frames": args.frames, "steps": args.steps, "cfg_image": 1.5, "cfg_audio": 2.5}
+    result["cpu_timing_10s_text"] = timings(args.timing_steps)
     result["seconds"] = round(time.monotonic() - began, 1)
     report("tts", result)
 

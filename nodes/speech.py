@@ -66,7 +66,8 @@ class TextToSpeech(io.ComfyNode):
                     "espeak-ng language code (en-us, en-gb, fr-fr, de, es, it, pt, ru, cmn, ja, hi, ar, ...; "
                     "`espeak-ng --voices` lists all). With a Piper voice it must be the voice's language.")),
                 io.Float.Input("speed", default=1.0, min=0.5, max=2.0, step=0.05,
-                               tooltip="Speaking rate as a factor of the voice's own (2 = twice as fast)."),
+                               tooltip="Speaking rate: a factor of the Piper voice's own pace, or of 160 words per minute for "
+                                       "espeak-ng (2 = twice as fast)."),
                 io.Int.Input("pitch", default=50, min=0, max=99, tooltip="espeak-ng pitch (50: its default). "
                              "Piper voices ignore it; use a voice profile to move their pitch."),
                 VoiceProfile.Input("voice_profile", optional=True, tooltip=(

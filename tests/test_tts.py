@@ -69,6 +69,12 @@ def test_espeak_speed_shortens_the_speech_and_pitch_raises_it():
 
 
 @needs_espeak
+def test_a_bare_language_code_picks_one_of_its_regional_voices():
+    english = synthesize(EspeakEngine("en"), "Good morning.")
+    assert english.seconds > 0.5 and len(english.timeline.spoken()) > 5
+
+
+@needs_espeak
 @pytest.mark.parametrize("language", ["klingon", "xx-yy", ""])
 def test_unknown_language_names_the_language_input(language):
     with pytest.raises(PortraitInputError) as error:

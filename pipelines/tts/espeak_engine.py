@@ -24,8 +24,9 @@ EVENT_LIST_TERMINATED = 0
 EVENT_PHONEME = 7
 PARAMETER_RATE = 1
 PARAMETER_PITCH = 3
-#: espeak-ng's default speaking rate (words per minute) and pitch (0..99), the values at speed 1 and pitch 50.
-DEFAULT_WPM = 175
+#: Words per minute at speed 1: the middle of the rates the demo model's espeak-ng training speech was spoken at
+#: (120-200 wpm, pipelines/train/speech.py), below espeak-ng's own default of 175 (README: Text to talking face).
+DEFAULT_WPM = 160
 RATE_RANGE = (80, 450)
 
 _LOCK = threading.Lock()  # the library holds one global voice and callback
@@ -88,7 +89,8 @@ class EspeakEngine:
     def __init__(self, language: str, speed: float = 1.0, pitch: int = 50):
         library, self.sample_rate = _library()
         self.language = language.strip().lower()
-        if self.language not in espeak_languages():
+        known = espeak_languages()
+        if self.language not in known and not any(code.startswith(self.language + "-") for code in known):
             raise PortraitInputError(
                 "language", f"espeak-ng does not know the language '{language}'",
                 f"use one of its codes, e.g. en, en-us, fr-fr, de, es, cmn, ja, hi (all: `espeak-ng --voices`)",
