@@ -131,7 +131,7 @@ class VoiceProfileFromAudio(io.ComfyNode):
 
 
 class SaveSubtitles(io.ComfyNode):
-    """A phoneme timeline -> a .srt file (one cue per sentence) in the output folder."""
+    """A phoneme timeline -> a .srt file (one cue per sentence) beside the video, or under a prefix."""
 
     @classmethod
     def define_schema(cls) -> io.Schema:
@@ -140,24 +140,33 @@ class SaveSubtitles(io.ComfyNode):
             display_name="Save Subtitles (GatedPortrait)",
             category="GatedPortrait/speech",
             description=("Writes the sentences of a Text To Speech timeline as SubRip subtitles (.srt), timed from "
-                         "each sentence's first to last phoneme. Give it the video's filename_prefix to put it "
-                         "beside the mp4."),
+                         "each sentence's first to last phoneme: beside the video (same name, .srt) when "
+                         "Decode Video's mp4_path is connected, else as <filename_prefix>_NNNNN_.srt."),
             inputs=[
                 PhonemeTimeline.Input("timeline", tooltip="From Text To Speech."),
                 io.String.Input("filename_prefix", default="GatedPortrait", tooltip=(
-                    "Output file prefix, with sub-folders (as Decode Video's).")),
+                    "Output file prefix, with sub-folders, used when no mp4_path is connected.")),
+                io.String.Input("mp4_path", optional=True, force_input=True, tooltip=(
+                    "Decode Video's mp4_path: the subtitles get the video's name.")),
             ],
             outputs=[output(io.String, "srt", "The subtitles' text.")],
             is_output_node=True,
         )
 
     @classmethod
-    def execute(cls, timeline, filename_prefix) -> io.NodeOutput:
-        check_filename_prefix(filename_prefix)
-        folder, filename, counter, subfolder, _ = folder_paths.get_save_image_path(
-            filename_prefix, folder_paths.get_output_directory())
-        name = f"{filename}_{counter:05}_.srt"
+    def execute(cls, timeline, filename_prefix, mp4_path=None) -> io.NodeOutput:
+        output_dir = os.path.realpath(folder_paths.get_output_directory())
+        if mp4_path:
+            path = os.path.splitext(os.path.realpath(mp4_path))[0] + ".srt"
+            if os.path.commonpath((output_dir, path)) != output_dir:
+                raise PortraitInputError("mp4_path", "is not a video in the output folder",
+                                         "connect Decode Video's mp4_path output, or leave mp4_path unconnected")
+        else:
+            check_filename_prefix(filename_prefix)
+            folder, filename, counter, _, _ = folder_paths.get_save_image_path(filename_prefix, output_dir)
+            path = os.path.join(folder, f"{filename}_{counter:05}_.srt")
         text = srt_text(timeline)
-        with open(os.path.join(folder, name), "w", encoding="utf-8") as handle:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w", encoding="utf-8") as handle:
             handle.write(text)
-        return io.NodeOutput(text, ui={"gated_portrait_subtitles": [os.path.join(subfolder, name)]})
+        return io.NodeOutput(text, ui={"gated_portrait_subtitles": [os.path.relpath(path, output_dir)]})
