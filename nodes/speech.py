@@ -9,10 +9,9 @@ import folder_paths
 from comfy_api.latest import io
 
 from ..pipelines.audio.preprocess import validate_audio
+from ..pipelines.errors import PortraitInputError
 from ..pipelines.output_files import check_filename_prefix
 from ..pipelines.tts import EspeakEngine, load_piper_engine, srt_text, synthesize
-from ..pipelines.tts.piper_engine import read_voice_config, voice_language
-from ..pipelines.errors import PortraitInputError
 from ..pipelines.voice.matching import match_voice
 from ..pipelines.voice.profile import voice_profile
 from ..pipelines.voice.speaker_encoder import load_speaker_encoder
@@ -31,12 +30,7 @@ def speech_engine(voice: str, language: str, speed: float, pitch: int):
     """The engine for a voice choice: espeak-ng in `language`, or the Piper voice file (which speaks its own)."""
     if voice == ESPEAK_VOICE:
         return EspeakEngine(language, speed, pitch)
-    path = resolve_model_file("tts", voice)
-    spoken = voice_language(read_voice_config(path))
-    if language.strip().lower().split("-")[0] != spoken.split("-")[0]:
-        raise PortraitInputError("language", f"the Piper voice {voice} speaks '{spoken}', not '{language}'",
-                                 f"set language to {spoken}, or choose {ESPEAK_VOICE} or a Piper voice of that language")
-    return load_piper_engine(path, speed)
+    return load_piper_engine(resolve_model_file("tts", voice), speed, language)
 
 
 class TextToSpeech(io.ComfyNode):

@@ -117,6 +117,14 @@ def test_piper_voice_speaks_english_with_phoneme_alignments():
     assert len(speech.timeline.sentences) == 2
 
 
+@needs_piper_voice
+def test_a_piper_voice_refuses_another_language_and_takes_its_own():
+    with pytest.raises(PortraitInputError) as error:
+        load_piper_engine(PIPER_VOICE, language="fr-fr")
+    assert error.value.input_name == "language" and "en-us" in error.value.fix
+    assert load_piper_engine(PIPER_VOICE, language="en").sample_rate == 22050
+
+
 def test_a_file_that_is_not_a_piper_voice_names_the_voice_input(tmp_path):
     model = tmp_path / "broken.onnx"
     model.write_bytes(b"not a model")

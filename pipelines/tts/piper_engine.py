@@ -86,10 +86,14 @@ def _cached_voice(model_path: str, modified: float):
     return PiperVoice.load(model_path, include_alignments=True)
 
 
-def load_piper_engine(model_path: str, speed: float = 1.0) -> PiperEngine:
+def load_piper_engine(model_path: str, speed: float = 1.0, language: str | None = None) -> PiperEngine:
     """A PiperEngine for the voice at `model_path` (its config checked first; the loaded voice is kept for the next
-    call until the file changes)."""
-    read_voice_config(model_path)
+    call until the file changes). With `language`, PortraitInputError unless the voice speaks it (primary subtag)."""
+    spoken = voice_language(read_voice_config(model_path))
+    if language is not None and language.strip().lower().split("-")[0] != spoken.split("-")[0]:
+        name = os.path.basename(model_path)
+        raise PortraitInputError("language", f"the Piper voice {name} speaks '{spoken}', not '{language}'",
+                                 f"set language to {spoken}, or choose espeak-ng or a Piper voice of that language")
     try:
         voice = _cached_voice(model_path, os.path.getmtime(model_path))
     except Exception as error:  # onnxruntime's errors for a file that is not an ONNX voice model

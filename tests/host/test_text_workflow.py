@@ -29,7 +29,7 @@ TEXT = "Hello there. I can talk now!"
 def text_host(comfy_host):
     write_demo_models(comfy_host.models_dir)
     link_tts_voices(str(comfy_host.models_dir / "tts"))
-    for name in ("demo_portrait.png", "speech.wav"):
+    for name in ("demo_portrait.png", "long_speech.wav"):
         shutil.copy(INPUTS / name, comfy_host.input_dir / name)
     return comfy_host
 
