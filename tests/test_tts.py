@@ -139,3 +139,37 @@ def test_a_file_that_is_not_a_piper_voice_names_the_voice_input(tmp_path):
     with pytest.raises(PortraitInputError) as error:
         load_piper_engine(str(model))
     assert error.value.input_name == "voice" and "could not be loaded" in error.value.problem
+
+
+class CountingEngine:
+    """A stand-in engine: each sentence is 0.5 s of a constant level, one phoneme per word."""
+
+    sample_rate = 8000
+
+    def __init__(self):
+        self.spoken = []
+
+    def speak(self, sentence):
+        self.spoken.append(sentence)
+        words = sentence.split()
+        step = 0.5 / len(words)
+        return (np.full(4000, 1000, np.int16),
+                [(word, index * step, (index + 1) * step) for index, word in enumerate(words)])
+
+
+def test_sentences_are_spoken_one_by_one_with_progress_conversion_and_cancel():
+    engine, reports = CountingEngine(), []
+    speech = synthesize(engine, "One two. Three four five! Six.", convert=lambda wave, rate: wave * 2,
+                        on_sentence=lambda done, total: reports.append((done, total)))
+    assert engine.spoken == ["One two.", "Three four five!", "Six."] and reports == [(1, 3), (2, 3), (3, 3)]
+    assert speech.seconds == 1.5 and speech.timeline.end == 1.5
+    assert [s.start for s in speech.timeline.sentences] == [0.0, 0.5, 1.0]
+    np.testing.assert_allclose(speech.wave.numpy(), 2000 / 32768, rtol=1e-4)
+
+    def cancel(done, total):
+        raise InterruptedError
+
+    engine = CountingEngine()
+    with pytest.raises(InterruptedError):
+        synthesize(engine, "One. Two. Three.", on_sentence=cancel)
+    assert engine.spoken == ["One."]
