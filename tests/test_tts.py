@@ -3,9 +3,7 @@ the errors for bad text, languages and voice files."""
 
 from __future__ import annotations
 
-import ctypes
 import json
-import shutil
 
 import numpy as np
 import pytest

@@ -93,7 +93,7 @@ class EspeakEngine:
         if self.language not in known and not any(code.startswith(self.language + "-") for code in known):
             raise PortraitInputError(
                 "language", f"espeak-ng does not know the language '{language}'",
-                f"use one of its codes, e.g. en, en-us, fr-fr, de, es, cmn, ja, hi (all: `espeak-ng --voices`)",
+                "use one of its codes, e.g. en, en-us, fr-fr, de, es, cmn, ja, hi (all: `espeak-ng --voices`)",
             )
         self.words_per_minute = int(np.clip(round(DEFAULT_WPM * speed), *RATE_RANGE))
         self.pitch = int(np.clip(pitch, 0, 99))
