@@ -105,11 +105,15 @@ def video_conditions(
     regions: RegionMasks,
     region_scales: RegionScales,
 ) -> VideoConditions:
-    """reference_latent: 1 c h w in VAE space (unscaled) -> VideoConditions for one video."""
+    """reference_latent: 1 c h w in VAE space (unscaled) -> VideoConditions for one video.
+
+    The latent is made contiguous: VAEs hand back channels-last latents (diffusers) or contiguous ones (ComfyUI), and
+    the convolutions round differently on the two layouts, so the video would depend on which VAE encoded it.
+    """
     blocks = audio.blocks[:1].float()
     silence = audio.silence if audio.silence is not None else torch.zeros(blocks.shape[2:])
     return VideoConditions(
-        reference_latent=reference_latent[:1].float() * config.latent_scale,
+        reference_latent=reference_latent[:1].float().contiguous() * config.latent_scale,
         audio_blocks=blocks,
         silence_block=silence.float(),
         masks=ordered_masks(config, regions, tuple(reference_latent.shape[-2:])),
