@@ -20,7 +20,6 @@ import json
 import os
 import sys
 import time
-from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -30,7 +29,7 @@ import torch
 import torch.distributed as dist
 from PIL import Image
 
-from pipelines.animate import AnimateSettings, animate
+from pipelines.animate import AnimateSettings, animate, preset_settings
 from pipelines.audio.embed import embed_audio
 from pipelines.audio.encoders import load_audio_encoder
 from pipelines.clip_parallel import DistributedWindows, LocalWindows
@@ -143,11 +142,10 @@ def load_models(model_file: str, dtype: str, encoder_folder: str, vae_folder: st
 
 def animate_settings(args: argparse.Namespace) -> AnimateSettings:
     """The sampler flags as the stage chain's settings, the --speed preset applied."""
-    preset = SPEED_PRESETS[args.speed]
     guidance = GuidanceScales(args.cfg_image, args.cfg_audio, audio_head=args.cfg_audio_head)
-    sampling = preset.settings(SamplerSettings(args.steps, args.scheduler, guidance, args.seed))
+    sampling = SamplerSettings(args.steps, args.scheduler, guidance, args.seed)
     long_video = LongVideoOptions(args.strategy, args.alpha, args.seam, args.overlap, args.motion_frames)
-    return AnimateSettings(sampling, long_video, replace(preset.options, compile=args.compile))
+    return preset_settings(args.speed, sampling, long_video, args.compile)
 
 
 def render(args: argparse.Namespace, windows: LocalWindows, device: torch.device) -> dict:
