@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from comfy_api.latest import io
 
-from ..pipelines.animate import animate, preset_settings
+from ..pipelines.animate import animate, ordered_masks, preset_settings
 from ..pipelines.clip_parallel import ReplicaWindows
 from ..pipelines.guidance import GuidanceScales
 from ..pipelines.memory_guard import require_memory, sampling_sequence_bytes
@@ -152,6 +152,7 @@ class GatedUNetSample(io.ComfyNode):
         portrait, regions, fit = fit_portrait(reference[:1, :, :, :3], regions, model.config.resolution,
                                               factor * model.config.unet_factor)
         frames, (height, width) = audio.frames, fit.size
+        ordered_masks(model.config, regions, (height // factor, width // factor))  # a wrong layout fails before loading
         latent_shape = (getattr(vae, "latent_channels", model.config.unet.in_channels), height // factor, width // factor)
         require_memory(
             sampling_sequence_bytes(frames, latent_shape, audio.blocks[0, 0].numel()) + vae_encode_bytes(vae, portrait),

@@ -5,6 +5,7 @@ evaluation equal bit for bit, so the node equals all three."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 from safetensors.torch import load_file
 
@@ -12,7 +13,8 @@ import apps.render as render
 from audio_speech import WHISPER_TINY_EN, needs_whisper_tiny
 from pipelines.model_files import load_portrait_model
 from scripts.make_demo_models import DEMO_MODEL, DEMO_VAE
-from test_demo_workflow import _demo_prompt, _node_of, demo_host  # noqa: F401
+from scripts.comfy_host import PromptFailed
+from test_demo_workflow import _fail_message, _node_of, demo_host  # noqa: F401
 from test_device_list_host import _latent_prompt, _saved_latents
 
 STEPS = 2
@@ -43,3 +45,13 @@ def test_node_and_render_command_sample_identical_latents(demo_host, tmp_path):
     assert node.shape == rendered.shape and node.shape[2] > 16  # every frame of the template speech
     assert node.abs().sum() > 0
     assert torch.equal(node, rendered), float((node - rendered).abs().max())
+
+
+def test_masks_of_another_layout_fail_naming_the_regions_input_and_the_fix(demo_host):
+    prompt = _latent_prompt(demo_host, "", "chain/wrong_layout")
+    _node_of(prompt, "RegionMaskFromLandmarks")["inputs"]["layout"] = "hallo"
+    with pytest.raises(PromptFailed) as failed:
+        demo_host.run_prompt(prompt)
+    message = _fail_message(failed.value)
+    assert "regions: the masks hold ('pose', 'expression', 'lip') but the model gates ('head', 'mouth', 'eyes')" in message
+    assert "Fix: set RegionMaskFromLandmarks' layout" in message
