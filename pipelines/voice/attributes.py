@@ -23,7 +23,7 @@ from .prosody import FRAME_SECONDS, SPEECH_RANGE_DB, f0_contour, intensity_db, m
 from .speaker_encoder import SpeakerEncoder
 
 SPEED_OF_SOUND_CM_S = 35000.0
-#: Formants F1..F4 used for the spacing; Praat looks for 5 below FORMANT_CEILING_HZ (its default for adult voices).
+#: Formants F1..F4 give the spacing; Praat looks for 5 below FORMANT_CEILING_HZ (its default for adult voices).
 FORMANTS_USED = 4
 FORMANT_CEILING_HZ = 5500.0
 #: Intensity spread (dB) of a flat, calm read and of lively, animated speech: the ends of the 0..1 dynamics scale.
