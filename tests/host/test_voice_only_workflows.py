@@ -13,6 +13,7 @@ import torch
 from PIL import Image
 
 from audio_speech import cut_wav, needs_whisper_tiny
+from sd15_fixtures import write_tiny_sd15_checkpoint
 from pipelines.voice.attributes import measure_voice_attributes
 from pipelines.voice.imagine import imagine_portrait
 from pipelines.voice.speaker_encoder import load_speaker_encoder
@@ -26,9 +27,13 @@ REPO = Path(__file__).resolve().parents[2]
 WORKFLOWS = REPO / "example_workflows"
 
 
+TINY_SD15 = "tiny_sd15_test.safetensors"
+
+
 @pytest.fixture(scope="module")
 def voice_host(comfy_host):
     write_demo_models(comfy_host.models_dir)
+    write_tiny_sd15_checkpoint(comfy_host.models_dir / "checkpoints" / TINY_SD15)
     shutil.copy(WORKFLOWS / "input" / "speech.wav", comfy_host.input_dir / "speech.wav")
     return comfy_host
 
@@ -42,11 +47,11 @@ def _node(prompt: dict, class_type: str) -> tuple[str, dict]:
     return found
 
 
-def _imagined(name: str) -> np.ndarray:
-    """The portrait the pipeline imagines for an input WAV, h w 3."""
+def _imagined(name: str):
+    """What the pipeline imagines for an input WAV (ImaginedPortrait)."""
     samples, rate = read_wav(str(WORKFLOWS / "input" / name))
     measured = measure_voice_attributes(torch.from_numpy(samples)[None, None], rate, load_speaker_encoder())
-    return imagine_portrait(measured, load_voice_projection()).image[0].numpy()
+    return imagine_portrait(measured, load_voice_projection())
 
 
 def _frames(mp4: Path) -> np.ndarray:
@@ -71,9 +76,37 @@ def test_voice_only_demo_paints_the_voice_face_and_animates_it(voice_host):
     assert frames.shape[1:] == (64, 64, 3) and len(frames) == 82  # ceil(3.24 s x 25)
     assert frames.std(axis=0).mean() > 0.5  # the face moves
     (portrait,) = [p for p in voice_host.output_paths(entry) if p.is_relative_to(voice_host.output_dir / "voice")]
-    assert np.abs(np.asarray(Image.open(portrait), np.float32) / 255 - _imagined("speech.wav")).max() < 1 / 255
+    assert np.abs(np.asarray(Image.open(portrait), np.float32) / 255 - _imagined("speech.wav").image[0].numpy()).max() < 1 / 255
     summary = [line for output in entry["outputs"].values() for line in output.get("gated_portrait_voice", [])]
     assert summary and "Hz" in summary[0] and "vocal tract" in summary[0]
+
+
+@needs_whisper_tiny
+def test_voice_only_sd15_samples_the_portrait_with_core_ksampler_from_the_voice_prompt_and_seed(voice_host):
+    prompt = _prompt(voice_host, "voice_only_sd15.json")
+    imagine_id, _ = _node(prompt, "ImaginePortrait")
+    ksampler_id, ksampler = _node(prompt, "KSampler")
+    assert any(n["class_type"] == "CLIPTextEncode" and n["inputs"]["text"] == [imagine_id, 2] for n in prompt.values())
+    assert ksampler["inputs"]["seed"] == [imagine_id, 3] and ksampler["inputs"]["positive"][0] in prompt
+    decode_id, _ = _node(prompt, "VAEDecode")
+    _, masks = _node(prompt, "RegionMaskFromLandmarks")
+    assert masks["inputs"]["image"] == [decode_id, 0]
+    _node(prompt, "CheckpointLoaderSimple")[1]["inputs"]["ckpt_name"] = TINY_SD15
+    _node(prompt, "EmptyLatentImage")[1]["inputs"].update(width=64, height=64)
+    ksampler["inputs"]["steps"] = 2
+    _node(prompt, "GatedUNetSample")[1]["inputs"]["steps"] = 2
+    masks["inputs"]["face_box"] = "16,10,32,42"  # random weights draw no face to detect
+    prompt["seed"] = {"class_type": "PreviewAny", "inputs": {"source": [imagine_id, 3]}}
+    prompt["words"] = {"class_type": "PreviewAny", "inputs": {"source": [imagine_id, 2]}}
+    prompt["portrait"] = {"class_type": "SaveImage", "inputs": {"images": [decode_id, 0], "filename_prefix": "sd/p"}}
+    entry = voice_host.run_prompt(prompt)
+    expected = _imagined("speech.wav")
+    assert entry["outputs"]["seed"]["text"] == [str(expected.seed)]
+    assert entry["outputs"]["words"]["text"] == [expected.prompt]
+    (portrait,) = [p for p in voice_host.output_paths(entry) if p.is_relative_to(voice_host.output_dir / "sd")]
+    assert Image.open(portrait).size == (64, 64) and np.asarray(Image.open(portrait)).std() > 1  # sampled, not blank
+    (mp4,) = [p for p in voice_host.output_paths(entry) if p.suffix == ".mp4"]
+    assert _frames(mp4).shape == (82, 64, 64, 3)
 
 
 @pytest.mark.parametrize("source, problem", [
