@@ -6,8 +6,8 @@ speakers the voice projection was fitted on) reads every evaluation sentence; ea
 `measure_voice_attributes` and `imagine_portrait` (variation 0), as the nodes run them. Pairs of utterances:
 - same_speaker_same_seed / different_speakers_different_seed: share of same-speaker pairs with equal seeds and of
   different-speaker pairs with different seeds; seed_bits_tradeoff gives both for other voice-code sizes;
-- param_distance_ratio: median Euclidean distance of the portrait traits (0..1 each) within a speaker over the
-  median between speakers;
+- param_distance_ratio: median Euclidean distance of the face traits (PortraitTraits.face_vector, 0..1 each)
+  within a speaker over the median between speakers;
 - f0_variation_max / vtl_variation_max: the largest relative deviation |x - mean| / mean of an utterance's F0
   median and vocal-tract length from its speaker's mean; f0_spread_max / vtl_spread_max: the largest
   (max - min) / mean of a speaker;
@@ -75,7 +75,7 @@ def main() -> None:
         codes = {speaker: [mix_seed(projection.code(measured.embedding, bits), 0) for measured in utterances]
                  for speaker, utterances in attributes.items()}
         tradeoff[bits] = dict(zip(("same_speaker_same_seed", "different_speakers_different_seed"), pair_rates(codes)))
-    traits = {speaker: [portrait.traits.vector() for portrait in portraits] for speaker, portraits in imagined.items()}
+    traits = {speaker: [portrait.traits.face_vector() for portrait in portraits] for speaker, portraits in imagined.items()}
     within = [float(np.linalg.norm(a - b)) for vectors in traits.values() for a, b in itertools.combinations(vectors, 2)]
     between = [float(np.linalg.norm(a - b)) for one, other in itertools.combinations(traits, 2)
                for a in traits[one] for b in traits[other]]

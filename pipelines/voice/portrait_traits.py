@@ -1,9 +1,9 @@
 """Voice attributes -> portrait traits on 0..1 scales, and the procedural painter's face drawn from them.
 
-Voice-driven traits follow the measured attributes (pitch, vocal-tract length, loudness dynamics, pace); the
-identity traits follow the voice coordinates of the speaker embedding (voice_seed.VoiceProjection) through the
-normal CDF, continuously. None of this is learned from voice-face pairs: the mapping is a fixed rule
-(README "A face from a voice"). `variation` > 0 redraws what a voice does not tell (hair colour and style, eye
+The face follows who speaks: pitch and vocal-tract length, and the voice coordinates of the speaker embedding
+(voice_seed.VoiceProjection) through the normal CDF, continuously. How the utterance is spoken (loudness dynamics,
+pace) is the expression, which only the prompt words show: it changes from one recording to the next. None of
+this is learned from voice-face pairs: the mapping is a fixed rule (README "A face from a voice"). `variation` > 0 redraws what a voice does not tell (hair colour and style, eye
 colour, clothes, background) and shifts the face geometry a little, within the voice's family.
 """
 
@@ -31,21 +31,26 @@ VARIATION_SHIFT = 0.08
 
 @dataclass(frozen=True)
 class PortraitTraits:
-    """What a portrait shows, each 0..1."""
+    """What a portrait shows, each 0..1: the face (who speaks) and the expression (how this utterance is spoken)."""
 
     masculinity: float  # pitch and vocal-tract length
     face_length: float  # vocal-tract length
-    liveliness: float  # loudness dynamics
-    pace: float
-    face_width: float  # identity coordinates from here on
+    face_width: float  # voice coordinates from here to age
     skin_tone: float
     hair_shade: float
     hair_hue: float
     eye_size: float
     age: float
+    liveliness: float  # expression: loudness dynamics and pace
+    pace: float
 
-    def vector(self) -> np.ndarray:
-        return np.asarray(astuple(self), dtype=np.float64)
+    def face_vector(self) -> np.ndarray:
+        """The face's parameters (all but the expression), 8."""
+        return np.asarray(astuple(self)[:FACE_TRAITS], dtype=np.float64)
+
+
+#: How many of PortraitTraits' fields describe the face.
+FACE_TRAITS = 8
 
 
 def _scale(value: float, low: float, high: float) -> float:
@@ -57,21 +62,23 @@ def _cdf(value: float) -> float:
 
 
 def portrait_traits(attributes: VoiceAttributes, coordinates: torch.Tensor) -> PortraitTraits:
-    """Attributes and voice coordinates k (k >= 6) -> traits."""
+    """Attributes and voice coordinates k (k >= 4) -> traits. The first four coordinates separate voices best
+    (voice_seed), so each identity trait follows one of them or the normalised sum or difference of two."""
     pitch = _scale(math.log(attributes.f0_median_hz), math.log(FEMININE_F0_HZ), math.log(MASCULINE_F0_HZ))
     tract = _scale(attributes.vocal_tract_cm, SHORT_TRACT_CM, LONG_TRACT_CM)
-    identity = [_cdf(float(value)) for value in coordinates[:6]]
+    c = [float(value) for value in coordinates[:4]]
     return PortraitTraits(
-        masculinity=0.5 * (pitch + tract), face_length=tract, liveliness=attributes.loudness_dynamics,
-        pace=_scale(attributes.syllables_per_second, SLOW_PACE, FAST_PACE),
-        face_width=identity[0], skin_tone=identity[1], hair_shade=identity[2], hair_hue=identity[3],
-        eye_size=identity[4], age=identity[5],
+        masculinity=0.5 * (pitch + tract), face_length=tract,
+        face_width=_cdf(c[0]), skin_tone=_cdf(c[1]), hair_shade=_cdf(c[2]), hair_hue=_cdf(c[3]),
+        eye_size=_cdf((c[0] - c[2]) / math.sqrt(2)), age=_cdf((c[1] - c[3]) / math.sqrt(2)),
+        liveliness=attributes.loudness_dynamics, pace=_scale(attributes.syllables_per_second, SLOW_PACE, FAST_PACE),
     )
 
 
 def _varied(traits: PortraitTraits, generator: torch.Generator) -> PortraitTraits:
-    shifts = (torch.rand(len(astuple(traits)), generator=generator) * 2 - 1) * VARIATION_SHIFT
-    return PortraitTraits(*np.clip(traits.vector() + shifts.double().numpy(), 0.0, 1.0).tolist())
+    values = np.asarray(astuple(traits))
+    shifts = (torch.rand(len(values), generator=generator) * 2 - 1) * VARIATION_SHIFT
+    return PortraitTraits(*np.clip(values + shifts.double().numpy(), 0.0, 1.0).tolist())
 
 
 def _between(low: float, high: float, amount: float) -> float:
@@ -107,9 +114,9 @@ def face_style(traits: PortraitTraits, variation: int = 0, size: int = 64) -> Fa
         hair_width=_between(1.05, 1.3, 1 - masculine),
         hair_height=_between(1.0, 1.25, 1 - masculine),
         fringe=_between(0.15, 0.3, palette[8]) if masculine < 0.5 or variation else 0.0,
-        shading=_between(-0.1, 0.1, traits.liveliness),
+        shading=_between(-0.1, 0.1, traits.hair_hue),
         eye_scale=_between(0.85, 1.15, 0.6 * traits.eye_size + 0.4 * (1 - masculine)),
-        mouth_scale=_between(0.85, 1.15, 0.5 * traits.liveliness + 0.5 * traits.pace),
+        mouth_scale=_between(0.85, 1.15, 0.5 * traits.face_width + 0.5 * (1 - traits.age)),
     )
 
 
