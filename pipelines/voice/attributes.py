@@ -30,8 +30,8 @@ FORMANT_CEILING_HZ = 5500.0
 CALM_DB, ANIMATED_DB = 4.0, 10.0
 #: Less speech than this carries too little of the voice for a stable embedding or pitch.
 MIN_SPEECH_SECONDS = 1.0
-#: Speech breaks its voicing for consonants and pauses (espeak-ng and flite voices: 1.4 to 4.5 breaks per second);
-#: sound that breaks it less often than this is held tones (a chord, humming), not speech.
+#: Speech breaks its voicing for consonants and pauses several times a second; sound that breaks it less often than
+#: this is held tones (a chord, humming), not speech.
 MIN_VOICING_BREAKS_PER_SECOND = 0.5
 #: A waveform whose peak stays below this is silence.
 SILENCE_PEAK = 1e-4
@@ -75,11 +75,12 @@ def formant_spacing_hz(wave: np.ndarray, sample_rate: int, voiced_times: np.ndar
     return np.asarray(spacings)
 
 
-def vocal_tract_length_cm(wave: np.ndarray, sample_rate: int, voiced_times: np.ndarray) -> float:
+def vocal_tract_length_cm(wave: np.ndarray, sample_rate: int, voiced_times: np.ndarray,
+                          input_name: str = "audio") -> float:
     """Mono speech t -> vocal-tract length (cm) from the median formant spacing over the voiced frames."""
     spacings = formant_spacing_hz(wave, sample_rate, voiced_times)
     if spacings.size == 0:
-        raise PortraitInputError("audio", "no formants were found in the voiced frames",
+        raise PortraitInputError(input_name, "no formants were found in the voiced frames",
                                  "connect a clear recording of someone speaking")
     return SPEED_OF_SOUND_CM_S / (2.0 * float(np.median(spacings)))
 
@@ -119,7 +120,7 @@ def measure_voice_attributes(waveform: torch.Tensor, sample_rate: int, encoder: 
     return VoiceAttributes(
         embedding=encoder.embed(wave16),
         f0_median_hz=prosody.f0_median_hz, f0_low_hz=prosody.f0_low_hz, f0_high_hz=prosody.f0_high_hz,
-        vocal_tract_cm=vocal_tract_length_cm(wave, ENCODER_SAMPLE_RATE, times[voiced]),
+        vocal_tract_cm=vocal_tract_length_cm(wave, ENCODER_SAMPLE_RATE, times[voiced], input_name),
         syllables_per_second=prosody.syllables_per_second,
         loudness_dynamics=loudness_dynamics(wave, ENCODER_SAMPLE_RATE, times),
         speech_seconds=prosody.speech_seconds,
