@@ -9,6 +9,7 @@ from .masks import RegionMaskFromLandmarks
 from .model import PortraitModelFromBase, ReferenceNetLoad
 from .sampling import GatedUNetSample, ShiftFusionLongVideo
 from .video import VAEDecodeVideo
+from .voice_face import ImaginePortrait, VoiceAttributes
 
 register_model_folders()  # before the host reads the schemas, whose file lists come from these folders
 remove_crash_leftovers()
@@ -20,6 +21,7 @@ NODES = [
     GatedUNetSample, ShiftFusionLongVideo,
     VAEDecodeVideo,
     HalloModelLoad, HalloFaceConditions, HalloConvertCheckpoint,
+    VoiceAttributes, ImaginePortrait,
 ]
 
 

@@ -10,6 +10,7 @@ PortraitAudioEncoder = io.Custom("PORTRAIT_AUDIO_ENCODER")
 PortraitRegions = io.Custom("PORTRAIT_REGIONS")
 PortraitLandmarks = io.Custom("PORTRAIT_LANDMARKS")
 PortraitLongVideo = io.Custom("PORTRAIT_LONG_VIDEO")
+VoiceAttributesType = io.Custom("VOICE_ATTRIBUTES")
 
 #: Weight precisions of the loaders; auto follows the host's choice for the device.
 DTYPES = ["auto", "fp16", "bf16", "fp32"]
