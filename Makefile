@@ -37,6 +37,10 @@ apt:
 	@{ [ -x /usr/bin/chromium ] && command -v node >/dev/null; } || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
 	  && apt-get update -qq && apt-get install -y -qq chromium chromium-driver nodejs; } \
 	  || echo "warning: chromium or node is missing and could not be installed; run: sudo apt-get install chromium chromium-driver nodejs" >&2
+# flite (more synthetic voices for bench/voice_face.py), the same way.
+	@command -v flite >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+	  && apt-get update -qq && apt-get install -y -qq flite; } \
+	  || echo "warning: flite is missing and could not be installed; run: sudo apt-get install flite" >&2
 
 $(PY):
 	$(BOOT_PYTHON) -c 'import sys; sys.exit("Python 3.10 or newer is needed" if sys.version_info < (3, 10) else 0)'

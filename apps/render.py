@@ -5,7 +5,7 @@
     torchrun --nproc-per-node 4 -m apps.render ...   # clip parallelism (pipelines/clip_parallel.py)
 
 The same stages as the node graph: MediaPipe landmarks -> region masks (000 §4.3), the encoder's per-frame audio
-blocks (000 §3.1), the reference latent from a diffusers AutoencoderKL folder, the region-gated sampler with
+blocks (000 §3.1), the reference latent from a diffusers AutoencoderKL folder or a TAESD file, the region-gated sampler with
 shift fusion (002 §3.3), chunked VAE decode and the streaming mp4 writer with the audio muxed in. Under torchrun
 every rank loads the models and prepares the conditions itself (only latents move between ranks); each step's
 windows are spread over the ranks (NCCL on CUDA, gloo on CPU) and rank 0 decodes and writes the mp4. A rank that
@@ -20,7 +20,6 @@ import json
 import os
 import sys
 import time
-from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -30,11 +29,12 @@ import torch
 import torch.distributed as dist
 from PIL import Image
 
-from pipelines.animate import AnimateSettings, animate
+from pipelines.animate import AnimateSettings, animate, preset_settings
 from pipelines.audio.embed import embed_audio
 from pipelines.audio.encoders import load_audio_encoder
 from pipelines.clip_parallel import DistributedWindows, LocalWindows
 from pipelines.conditions import HALLO_REGIONS
+from pipelines.diffusers_vae import encode_pixels, load_vae, pixel_factor
 from pipelines.errors import PortraitInputError
 from pipelines.face_landmarks import find_face_landmarks
 from pipelines.guidance import GuidanceScales
@@ -50,7 +50,6 @@ from pipelines.video_writer import write_mp4
 from pipelines.window_schedules import SEAMS
 
 FACE_MODELS = Path(__file__).resolve().parents[1] / "models" / "face"
-VAE_FOLDER_FIX = "give the local folder holding config.json and diffusion_pytorch_model.safetensors (a model-hub name is never downloaded)"
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 DEFAULT_SAMPLING, DEFAULT_LONG_VIDEO = SamplerSettings(), LongVideoOptions()
 
@@ -80,35 +79,6 @@ def read_audio(path: str) -> tuple[torch.Tensor, int]:
     return torch.from_numpy(np.concatenate(chunks, axis=1)), rate
 
 
-def load_vae(folder: str, device: torch.device):
-    """A local diffusers AutoencoderKL folder (config.json + weights), e.g. sd-vae-ft-mse; never a hub name."""
-    from diffusers import AutoencoderKL
-
-    if not os.path.isdir(folder):  # a hub name: even local_files_only lets huggingface_hub go online for headers
-        raise PortraitInputError("vae", f"'{folder}' is not a folder on this machine", VAE_FOLDER_FIX)
-    try:
-        return AutoencoderKL.from_pretrained(folder, local_files_only=True).to(device).eval()
-    except (OSError, ValueError) as error:
-        raise PortraitInputError("vae", f"{folder} is not a diffusers AutoencoderKL folder ({error})", VAE_FOLDER_FIX) from error
-
-
-def vae_factor(vae) -> int:
-    """Pixels per latent cell of a diffusers AutoencoderKL (8 for SD's)."""
-    return 2 ** (len(vae.config.block_out_channels) - 1)
-
-
-@torch.no_grad()
-def encode_reference(vae, image: torch.Tensor) -> torch.Tensor:
-    """1 H W 3 (0..1) -> 1 c h w unscaled latent (the distribution's mode), H and W multiples of the VAE's factor."""
-    factor = vae_factor(vae)
-    height, width = image.shape[1:3]
-    if height % factor or width % factor:
-        raise PortraitInputError("portrait", f"{width}x{height} px is not a multiple of {factor}",
-                                 f"crop or resize the portrait to multiples of {factor} px (e.g. 512x512)")
-    pixels = image.movedim(-1, 1).to(vae.device, vae.dtype) * 2 - 1
-    return vae.encode(pixels).latent_dist.mode().float()
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m apps.render", description=__doc__.split("\n\n")[0])
     io = parser.add_argument_group("inputs and output")
@@ -116,7 +86,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     io.add_argument("--audio", required=True, help="speech file (anything ffmpeg decodes)")
     io.add_argument("--model", required=True, help="pack-native model (.safetensors with its config)")
     io.add_argument("--audio-encoder", required=True, help="Hugging Face folder of the speech encoder the model was trained with")
-    io.add_argument("--vae", required=True, help="diffusers AutoencoderKL folder (e.g. sd-vae-ft-mse)")
+    io.add_argument("--vae", required=True, help="diffusers AutoencoderKL folder (e.g. sd-vae-ft-mse) or TAESD .safetensors file (the demo model's)")
     io.add_argument("--output", required=True, help="mp4 to write (written to a temporary name, renamed when complete)")
     io.add_argument("--face-models", default=str(FACE_MODELS), help="folder of the MediaPipe face models")
     io.add_argument("--face-box", default="", help="'x,y,w,h' pixels of the face instead of detection")
@@ -172,11 +142,10 @@ def load_models(model_file: str, dtype: str, encoder_folder: str, vae_folder: st
 
 def animate_settings(args: argparse.Namespace) -> AnimateSettings:
     """The sampler flags as the stage chain's settings, the --speed preset applied."""
-    preset = SPEED_PRESETS[args.speed]
     guidance = GuidanceScales(args.cfg_image, args.cfg_audio, audio_head=args.cfg_audio_head)
-    sampling = preset.settings(SamplerSettings(args.steps, args.scheduler, guidance, args.seed))
+    sampling = SamplerSettings(args.steps, args.scheduler, guidance, args.seed)
     long_video = LongVideoOptions(args.strategy, args.alpha, args.seam, args.overlap, args.motion_frames)
-    return AnimateSettings(sampling, long_video, replace(preset.options, compile=args.compile))
+    return preset_settings(args.speed, sampling, long_video, args.compile)
 
 
 def render(args: argparse.Namespace, windows: LocalWindows, device: torch.device) -> dict:
@@ -188,11 +157,11 @@ def render(args: argparse.Namespace, windows: LocalWindows, device: torch.device
     waveform, sample_rate = read_audio(args.audio)
     landmarks = find_face_landmarks(portrait.numpy(), args.face_models, face_box=args.face_box)
     regions = portrait_region_masks(landmarks, "hallo" if tuple(config.regions) == HALLO_REGIONS else "lingualinker")
-    portrait, regions, _ = fit_portrait(portrait, regions, config.resolution, vae_factor(vae) * config.unet_factor)
+    portrait, regions, _ = fit_portrait(portrait, regions, config.resolution, pixel_factor(vae) * config.unet_factor)
     audio = embed_audio(encoder, waveform[None], sample_rate, args.fps, config.audio.context_frames, device=device)
     region_scales = RegionScales(args.head, args.mouth, args.eyes)
     started = time.perf_counter()
-    latents = animate(model, encode_reference(vae, portrait), audio, regions, region_scales, animate_settings(args), device=device, windows=windows)
+    latents = animate(model, encode_pixels(vae, portrait), audio, regions, region_scales, animate_settings(args), device=device, windows=windows)
     summary = {"frames": latents.shape[2], "ranks": windows.world_size, "sample_s": round(time.perf_counter() - started, 3)}
     if getattr(windows, "rank", 0) != 0:
         return summary

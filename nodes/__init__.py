@@ -10,6 +10,7 @@ from .model import PortraitModelFromBase, ReferenceNetLoad
 from .sampling import GatedUNetSample, ShiftFusionLongVideo
 from .speech import SaveSubtitles, TextToSpeech, VoiceProfileFromAudio
 from .video import VAEDecodeVideo
+from .voice_face import ImaginePortrait, VoiceAttributes
 
 register_model_folders()  # before the host reads the schemas, whose file lists come from these folders
 remove_crash_leftovers()
@@ -22,6 +23,7 @@ NODES = [
     VAEDecodeVideo,
     HalloModelLoad, HalloFaceConditions, HalloConvertCheckpoint,
     VoiceProfileFromAudio, TextToSpeech, SaveSubtitles,
+    VoiceAttributes, ImaginePortrait,
 ]
 
 

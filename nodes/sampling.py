@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from comfy_api.latest import io
 
-from ..pipelines.animate import AnimateSettings, animate
+from ..pipelines.animate import animate, ordered_masks, preset_settings
 from ..pipelines.clip_parallel import ReplicaWindows
 from ..pipelines.guidance import GuidanceScales
 from ..pipelines.memory_guard import require_memory, sampling_sequence_bytes
@@ -12,7 +12,7 @@ from ..pipelines.noise_schedulers import SCHEDULERS
 from ..pipelines.portrait_fit import fit_portrait
 from ..pipelines.region_scales import RegionScales
 from ..pipelines.sampler import STRATEGIES, LongVideoOptions, SamplerSettings
-from ..pipelines.speed_options import SpeedOptions
+from ..pipelines.speed_options import SPEED_PRESETS
 from ..pipelines.window_schedules import SEAMS
 from .host import (
     device_patchers,
@@ -134,6 +134,10 @@ class GatedUNetSample(io.ComfyNode):
                     "region (needs a third, audio-free CFG branch). auto = on for the pack's gated models, off for "
                     "Hallo checkpoints, whose sliders are Hallo's pose / face / lip branch weights with Hallo's "
                     "two-branch CFG. on / off: force it.")),
+                Choice("speed", options=list(SPEED_PRESETS), default="lossless", optional=True, tooltip=(
+                    "lossless: every asked step with the scheduler chosen above. fast: UniPC at 30 % of the asked "
+                    "steps with DeepCache (the UNet's deep blocks reused every second step); close to the lossless "
+                    "video, several times faster.")),
             ],
             outputs=[output(io.Latent, "latent", (
                 "Video latents [1, C, frames, h, w] in the VAE's latent space; decode with VAEDecodeVideo."))],
@@ -142,12 +146,13 @@ class GatedUNetSample(io.ComfyNode):
     @classmethod
     def execute(cls, model, reference, vae, audio, regions, head_scale, mouth_scale, eyes_scale, steps, scheduler,
                 cfg_image, cfg_audio, seed, long_video=None, devices="", compile=False, cfg_audio_head=0.0,
-                regional_guidance="auto") -> io.NodeOutput:
+                regional_guidance="auto", speed="lossless") -> io.NodeOutput:
         device_list = sampling_devices(devices)
         factor = vae_factor(vae)
         portrait, regions, fit = fit_portrait(reference[:1, :, :, :3], regions, model.config.resolution,
                                               factor * model.config.unet_factor)
         frames, (height, width) = audio.frames, fit.size
+        ordered_masks(model.config, regions, (height // factor, width // factor))  # a wrong layout fails before loading
         latent_shape = (getattr(vae, "latent_channels", model.config.unet.in_channels), height // factor, width // factor)
         require_memory(
             sampling_sequence_bytes(frames, latent_shape, audio.blocks[0, 0].numel()) + vae_encode_bytes(vae, portrait),
@@ -159,9 +164,8 @@ class GatedUNetSample(io.ComfyNode):
         patchers = device_patchers(model.patcher, device_list, model.replicas)
         load_to_device(*patchers)
         guidance = GuidanceScales(cfg_image, cfg_audio, REGIONAL_GUIDANCE[regional_guidance], cfg_audio_head or None)
-        settings = AnimateSettings(
-            SamplerSettings(steps, scheduler, guidance, seed), long_video or LongVideoOptions(), SpeedOptions(compile=compile)
-        )
+        settings = preset_settings(speed, SamplerSettings(steps, scheduler, guidance, seed), long_video or LongVideoOptions(),
+                                   compile)
         latents = animate(
             patchers[0].model, reference_latent, audio, regions, RegionScales(head_scale, mouth_scale, eyes_scale), settings,
             device=patchers[0].load_device, callback=sampling_callback(1), interrupt=interrupt_check,

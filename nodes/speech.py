@@ -118,10 +118,7 @@ class VoiceProfileFromAudio(io.ComfyNode):
         validate_audio(waveform, sample_rate, "voice_sample")
         mono = waveform[0].float().mean(dim=0).numpy()
         profile = voice_profile(mono, sample_rate, _speaker_encoder(), "voice_sample")
-        summary = (f"F0 median {profile.f0_median_hz:.0f} Hz (range {profile.f0_low_hz:.0f}-{profile.f0_high_hz:.0f}"
-                   f" Hz), formant spacing {profile.formant_spacing_hz:.0f} Hz, "
-                   f"{profile.syllables_per_second:.1f} syllables/s, from {profile.seconds:.1f} s")
-        return io.NodeOutput(profile, summary, ui={"gated_portrait_speech": [summary]})
+        return io.NodeOutput(profile, profile.summary(), ui={"gated_portrait_speech": [profile.summary()]})
 
 
 class SaveSubtitles(io.ComfyNode):

@@ -7,7 +7,7 @@ Letters: b batch, c latent channels, f frames, h w latent height width.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 
@@ -20,7 +20,7 @@ from .mask_resize import resize_region_masks
 from .portrait_model import PortraitModel
 from .region_scales import RegionScales
 from .sampler import LongVideoOptions, SamplerSettings, StepCallback, sample_video
-from .speed_options import SpeedOptions
+from .speed_options import SPEED_PRESETS, SpeedOptions
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,15 @@ class AnimateSettings:
     sampling: SamplerSettings = field(default_factory=SamplerSettings)
     long_video: LongVideoOptions = field(default_factory=LongVideoOptions)
     speed: SpeedOptions = field(default_factory=SpeedOptions)
+
+
+def preset_settings(
+    preset: str, sampling: SamplerSettings, long_video: LongVideoOptions, compile: bool = False
+) -> AnimateSettings:
+    """The settings asked for with a speed preset of SPEED_PRESETS applied: the preset's share of the steps, its
+    scheduler and its speed options ('lossless' changes nothing); `compile` as asked."""
+    chosen = SPEED_PRESETS[preset]
+    return AnimateSettings(chosen.settings(sampling), long_video, replace(chosen.options, compile=compile))
 
 
 def animate(
@@ -105,11 +114,15 @@ def video_conditions(
     regions: RegionMasks,
     region_scales: RegionScales,
 ) -> VideoConditions:
-    """reference_latent: 1 c h w in VAE space (unscaled) -> VideoConditions for one video."""
+    """reference_latent: 1 c h w in VAE space (unscaled) -> VideoConditions for one video.
+
+    The latent is made contiguous: VAEs hand back channels-last latents (diffusers) or contiguous ones (ComfyUI), and
+    the convolutions round differently on the two layouts, so the video would depend on which VAE encoded it.
+    """
     blocks = audio.blocks[:1].float()
     silence = audio.silence if audio.silence is not None else torch.zeros(blocks.shape[2:])
     return VideoConditions(
-        reference_latent=reference_latent[:1].float() * config.latent_scale,
+        reference_latent=reference_latent[:1].float().contiguous() * config.latent_scale,
         audio_blocks=blocks,
         silence_block=silence.float(),
         masks=ordered_masks(config, regions, tuple(reference_latent.shape[-2:])),

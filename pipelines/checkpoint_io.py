@@ -26,9 +26,12 @@ def is_pickle_file(path: str | Path) -> bool:
     """Whether the file starts like a PyTorch pickle (.pth/.ckpt/.bin), whatever its name says."""
     try:
         with open(path, "rb") as handle:
-            return handle.read(4).startswith(PICKLE_MAGIC)
+            head = handle.read(4)
     except OSError:
         return False
+    # A safetensors file starts with its header length (8 bytes, little-endian), which can begin with 0x80 too; a
+    # pickle's third byte is an opcode, never 0.
+    return head.startswith(PICKLE_MAGIC) and not (head.startswith(b"\x80") and head[2:3] == b"\x00")
 
 
 def refuse_pickle(path: str | Path, fix: str) -> None:

@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from torchvision.transforms.v2.functional import gaussian_blur
 
 from .conditions import RegionMasks
+from .diffusers_vae import decode_latents, pixel_factor
 from .errors import PortraitInputError
 from .mask_resize import resize_region_masks
 
@@ -96,26 +97,24 @@ def free_memory_bytes(device: torch.device) -> int:
 
 
 def autoencoder_decode_plan(vae, latents: torch.Tensor, low_vram: bool = False) -> DecodePlan:
-    """`plan_decode` for a diffusers AutoencoderKL decoding (b c) f h w latents on its device, within its ceiling."""
+    """`plan_decode` for a diffusers autoencoder decoding (b c) f h w latents on its device, within its ceiling."""
     height, width = latents.shape[-2:]
-    factor = 2 ** (len(vae.config.block_out_channels) - 1)
+    factor = pixel_factor(vae)
     frame_bytes = estimate_decode_bytes(height * factor, width * factor, vae.dtype.itemsize)
     ceiling = decode_ceiling(vae.device, low_vram)
     return plan_decode(free_memory_bytes(vae.device), frame_bytes, (height, width), max_bytes=ceiling)
 
 
 def autoencoder_frame_decoder(vae, tile: int | None = None) -> FrameDecoder:
-    """A FrameDecoder over a diffusers AutoencoderKL: unscaled latents n c h w -> n H W 3 in 0..1; with `tile`, each
-    frame is decoded in tiles of that many latent pixels (diffusers' tiled_decode, blended overlaps)."""
+    """A FrameDecoder over a diffusers autoencoder: unscaled latents n c h w -> n H W 3 in 0..1; with `tile`, each
+    frame of an AutoencoderKL is decoded in tiles of that many latent pixels (diffusers' tiled_decode, blended
+    overlaps)."""
     if tile is not None:
         vae.tile_latent_min_size = tile
-        vae.tile_sample_min_size = tile * 2 ** (len(vae.config.block_out_channels) - 1)
+        vae.tile_sample_min_size = tile * pixel_factor(vae)
 
-    @torch.no_grad()
     def decode_frames(latents: torch.Tensor) -> torch.Tensor:
-        latents = latents.to(device=vae.device, dtype=vae.dtype)
-        fits = tile is None or max(latents.shape[-2:]) <= tile
-        images = (vae.decode(latents) if fits else vae.tiled_decode(latents)).sample  # n 3 H W in -1..1
+        images = decode_latents(vae, latents, tiled=tile is not None and max(latents.shape[-2:]) > tile)
         return ((images.float() + 1) / 2).clamp(0, 1).movedim(1, -1)
 
     return decode_frames

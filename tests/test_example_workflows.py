@@ -88,10 +88,10 @@ def test_long_audio_workflow_runs_shift_fusion_over_its_own_long_clip():
 @pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda p: p.stem)
 def test_sampler_widgets_are_saved_in_the_editors_order_with_a_fixed_seed(workflow):
     """The editor fills widgets by position, the seed's control_after_generate value right after the seed: a
-    missing one would shift devices, compile, cfg_audio_head and regional_guidance by one; "fixed" keeps the same
-    noise between runs."""
+    missing one would shift devices, compile, cfg_audio_head, regional_guidance and speed by one; "fixed" keeps the
+    same noise between runs."""
     (sampler,) = [n for n in json.loads(workflow.read_text())["nodes"] if n["type"] == "GatedUNetSample"]
     values = sampler["widgets_values"]
-    assert len(values) == 13 and values[8] == "fixed"
+    assert len(values) == 14 and values[8] == "fixed"
     assert isinstance(values[7], int) and values[9] == "" and values[10] is False and values[11] == 0.0
-    assert values[12] == "auto"
+    assert values[12] == "auto" and values[13] == "lossless"

@@ -8,7 +8,9 @@ from pathlib import Path
 
 from audio_speech import WHISPER_TINY_EN, needs_espeak, needs_whisper_tiny
 from bench.lossy_options import DRIFT_FLOOR_DB, PRESET_STEPS, candidates, fastest_within_floor
-from pipelines.sampler import SamplerSettings
+from apps.render import animate_settings, parse_args
+from pipelines.animate import AnimateSettings, preset_settings
+from pipelines.sampler import LongVideoOptions, SamplerSettings
 from pipelines.speed_options import FAST_PRESET, SPEED_PRESETS, SpeedOptions, SpeedPreset
 
 RECORDED = Path(__file__).resolve().parents[1] / "bench" / "results" / "step_time.json"
@@ -53,3 +55,16 @@ def test_fast_preset_keeps_35_db_on_the_demo_model_at_25_steps():
     fast, _ = clip.sample(FAST_PRESET, PRESET_STEPS, repeats=1)
     assert fast.shape == lossless.shape == (DEMO_FRAMES, 3, 64, 64)
     assert DRIFT_FLOOR_DB <= psnr(fast, lossless, peak=1.0) < 60  # close, but not the lossless video
+
+
+def test_the_node_and_the_render_command_apply_a_preset_the_same_way():
+    """preset_settings is what GatedUNetSample's `speed` widget and `render --speed` both call."""
+    asked, long_video = SamplerSettings(steps=25, scheduler="ddim", seed=3), LongVideoOptions(alpha=5)
+    fast = preset_settings("fast", asked, long_video, compile=True)
+    assert fast.sampling == FAST_PRESET.settings(asked) and fast.long_video == long_video
+    assert fast.speed.deep_cache_interval == 2 and fast.speed.compile is True
+    assert preset_settings("lossless", asked, long_video) == AnimateSettings(asked, long_video, SpeedOptions())
+    args = parse_args(["--portrait", "p", "--audio", "a", "--model", "m", "--audio-encoder", "e", "--vae", "v",
+                       "--output", "o", "--steps", "25", "--seed", "3", "--alpha", "5", "--speed", "fast",
+                       "--compile"])
+    assert animate_settings(args).sampling.steps == 8 and animate_settings(args).speed == fast.speed

@@ -1,6 +1,6 @@
 """The one stage chain (pipelines/animate.py): the render command and the training evaluation behind bench.quality
-hand the same inputs and settings to `animate` and get the same latents, bit for bit. (GatedUNetSample's body is the
-third caller; the host tests run it.)"""
+hand the same inputs and settings to `animate` and get the same latents, bit for bit. (GatedUNetSample is the third
+caller: tests/host/test_stage_chain_host.py gives it and the render command the same files.)"""
 
 from __future__ import annotations
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
-from safetensors.torch import save_file
+from safetensors.torch import load_file, save_file
 
 from pipelines.audio.preprocess import to_mono_16k
 from pipelines.errors import CheckpointError, PortraitInputError
@@ -73,3 +75,23 @@ def test_silence_and_noise_name_the_input():
     for wave in (np.zeros(32000, np.float32), (0.1 * rng.standard_normal(32000)).astype(np.float32)):
         with pytest.raises(PortraitInputError, match="voice_sample: no voiced speech"):
             measure_prosody(wave, 16000, "voice_sample")
+
+
+PARITY = Path(__file__).parent / "fixtures" / "speaker_encoder_parity.safetensors"
+
+
+@needs_encoder
+def test_mels_and_embeddings_match_the_release():
+    """scripts/make_speaker_encoder_fixture.py ran Resemblyzer 0.1.4 itself on espeak-ng speech (one utterance at
+    5 % level, one with a 1 s pause)."""
+    encoder = load_speaker_encoder()
+    release = load_file(PARITY)
+    for index in range(3):
+        wave = release[f"{index}.wave"]
+        mels = encoder.mel_frames(wave)
+        assert mels.shape == release[f"{index}.mels"].shape
+        assert float((mels - release[f"{index}.mels"]).abs().max() / release[f"{index}.mels"].abs().max()) < 1e-5
+        assert cosine(encoder.embed_prepared(wave), release[f"{index}.embedding_raw"]) > 0.99999
+        assert cosine(encoder.embed(wave), release[f"{index}.embedding_prepared"]) > 0.99
+    quiet = release["2.wave"]
+    assert cosine(encoder.embed_prepared(quiet), release["2.embedding_prepared"]) < 0.8, "level matters"

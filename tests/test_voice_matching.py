@@ -63,6 +63,7 @@ def test_matched_speech_takes_the_target_pitch_and_comes_closer_to_the_target_sp
     target = voice_profile(*espeak_wave("en-us+f4", PROFILE_TEXT, tmp_path), encoder)
     other_utterance = encoder.embed(mono_16k(*espeak_wave("en-us+f4", TEST_TEXT, tmp_path)))
     wave, rate = espeak_wave("en-us", TEST_TEXT, tmp_path)
+    assert target.summary().startswith(f"F0 median {target.f0_median_hz:.0f} Hz")
     matched = match_voice(wave, rate, target)
     assert matched.shape == wave.shape and matched.dtype == np.float32
     f0 = measure_prosody(matched, rate).f0_median_hz

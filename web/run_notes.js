@@ -1,12 +1,15 @@
 // One line at the bottom of a node about its last run, drawn in a canvas widget (not saved with the workflow, not
 // sent with the prompt) whose line is reserved from the start, so the node keeps its size when the note arrives:
 // GatedUNetSample shows the portrait size it sampled at (ui.gated_portrait_size), AudioEncode the size and
-// precision of the audio features the host keeps cached (ui.gated_portrait_audio).
+// precision of the audio features the host keeps cached (ui.gated_portrait_audio), VoiceAttributes what it measured
+// (ui.gated_portrait_voice).
 import { app } from "../../scripts/app.js";
 import { addOnCreate, canvasWidget } from "./canvas_widget.js";
 
 const EXTENSION = "GatedPortrait.RunNotes";
-const NOTES = { GatedUNetSample: "gated_portrait_size", AudioEncode: "gated_portrait_audio" };
+const NOTES = {
+  GatedUNetSample: "gated_portrait_size", AudioEncode: "gated_portrait_audio", VoiceAttributes: "gated_portrait_voice",
+};
 const LINE_HEIGHT = 16;
 const NOTE_WIDGET = "gated_portrait_run_note";
 

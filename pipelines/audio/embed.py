@@ -22,10 +22,10 @@ from .windowed import DEFAULT_OVERLAP_S, DEFAULT_WINDOW_S, encode_windowed
 SILENCE_S = 1.0
 
 
-def validate_settings(fps: float, context_frames: int) -> None:
+def validate_settings(fps: float, context_frames: int, uses_context_frames: bool = True) -> None:
     if not fps > 0:
         raise PortraitInputError("fps", f"{fps} is not a positive frame rate", "use the video's frame rate, e.g. 25")
-    if context_frames < 1 or context_frames % 2 == 0:
+    if uses_context_frames and (context_frames < 1 or context_frames % 2 == 0):
         raise PortraitInputError(
             "context_frames", f"{context_frames} is not an odd number >= 1",
             "use an odd window (5 = the frame +- 2, as LinguaLinker and Hallo)",
@@ -84,7 +84,7 @@ def embed_audio(
     goes back to its previous device afterwards.
     """
     validate_audio(waveform, sample_rate, "audio")
-    validate_settings(fps, context_frames)
+    validate_settings(fps, context_frames, encoder.uses_context_frames)
     frames = frame_count(waveform.shape[-1], sample_rate, fps)
     speech, speech_rate = speech_source(waveform, sample_rate, vocals, fps)
     wave = to_mono_16k(speech, speech_rate)

@@ -105,6 +105,8 @@ class AudioEncoder:
     """A loaded speech encoder and the feature layout one audio projection expects."""
 
     kind: str
+    #: Whether `to_blocks` takes its block length from context_frames (Whisper windows have their own).
+    uses_context_frames = True
 
     def __init__(self, model: torch.nn.Module, folder: str):
         self.model = model.eval().requires_grad_(False)
@@ -269,6 +271,7 @@ class WhisperWindowEncoder(AudioEncoder):
     """Sonic: Whisper encoder stages stacked at 50 Hz, 0.2 s of positions per video frame."""
 
     kind = "whisper_windows"
+    uses_context_frames = False
 
     def __init__(self, model, folder: str, feature_extractor: WhisperFeatureExtractor):
         super().__init__(model, folder)

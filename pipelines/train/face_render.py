@@ -45,6 +45,8 @@ class FaceStyle:
     hair_height: float  # ... and half-height in units of b
     fringe: float  # 0: no fringe, else its half-height in units of b
     shading: float  # left-right light gradient across the face, -0.2..0.2
+    eye_scale: float = 1.0  # eye size relative to the training faces
+    mouth_scale: float = 1.0  # lip and mouth width relative to the training faces
 
 
 @dataclass
@@ -107,7 +109,8 @@ def feature_boxes(style: FaceStyle) -> FeatureBoxes:
     """Face-oval, closed-lips and eyes+brows boxes of the face at rest (what a landmarker would box), pixels."""
     cx, cy, a, b = style.centre_x, style.centre_y, style.half_width, style.half_height
     face = Box(cx - a, cy - b, cx + a, cy + b)
-    lips = Box(cx - LIPS_RX * a, cy + (LIPS_Y - LIPS_RY) * b, cx + LIPS_RX * a, cy + (LIPS_Y + LIPS_RY) * b)
+    lips_rx = LIPS_RX * a * style.mouth_scale
+    lips = Box(cx - lips_rx, cy + (LIPS_Y - LIPS_RY) * b, cx + lips_rx, cy + (LIPS_Y + LIPS_RY) * b)
     eyes = Box(cx - (BROW_X + BROW_RX) * a, cy + (BROW_Y - BROW_RY) * b, cx + (BROW_X + BROW_RX) * a, cy + (EYE_Y + EYE_RY) * b)
     return FeatureBoxes(face, lips, eyes)
 
@@ -165,16 +168,17 @@ def render_frames(style: FaceStyle, motion: FaceMotion, size: int = 64) -> torch
     for side in (-1.0, 1.0):
         canvas = _paint(canvas, ellipse(x, y, cx + side * BROW_X * a, cy + BROW_Y * b, BROW_RX * a, max(BROW_RY * b, 0.8)), brow_colour)
         ex, ey = cx + side * EYE_X * a, cy + EYE_Y * b
-        eye = ellipse(x, y, ex, ey, EYE_RX * a, (EYE_RY * b * open_fraction).clamp(min=0.05))
+        erx, ery = EYE_RX * a * style.eye_scale, EYE_RY * b * style.eye_scale
+        eye = ellipse(x, y, ex, ey, erx, (ery * open_fraction).clamp(min=0.05))
         canvas = _paint(canvas, eye, (0.95, 0.95, 0.92))
-        canvas = _paint(canvas, eye * ellipse(x, y, ex, ey, 0.5 * EYE_RX * a, EYE_RY * b), style.iris)
-        lid = ellipse(x, y, ex, ey, EYE_RX * a, 0.6) * per_frame(motion.eye_closure).clamp(0, 1)
+        canvas = _paint(canvas, eye * ellipse(x, y, ex, ey, 0.5 * erx, ery), style.iris)
+        lid = ellipse(x, y, ex, ey, erx, 0.6) * per_frame(motion.eye_closure).clamp(0, 1)
         canvas = _paint(canvas, lid, brow_colour)
 
     canvas = _paint(canvas, ellipse(x, y, cx, cy + 0.08 * b, 0.09 * a, 0.14 * b), [0.75 * c for c in style.skin])
 
     opening = per_frame(motion.mouth_open).clamp(min=0)
-    width = per_frame(motion.mouth_width)
+    width = per_frame(motion.mouth_width) * style.mouth_scale
     mouth_y = cy + LIPS_Y * b + JAW_DROP * b * opening
     lips = ellipse(x, y, cx, mouth_y, LIPS_RX * a * width, LIPS_RY * b + MOUTH_OPEN_RY * b * opening)
     canvas = _paint(canvas, lips, style.lips)

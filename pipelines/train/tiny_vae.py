@@ -14,8 +14,9 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from diffusers import AutoencoderTiny
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
+from ..checkpoint_io import read_safetensors
 from ..errors import CheckpointError
 
 COMFY_ENCODER, COMFY_DECODER = "taesd_encoder.", "taesd_decoder."
@@ -70,8 +71,9 @@ def save_tiny_vae(vae: AutoencoderTiny, path: str | Path, dtype: torch.dtype = t
 def load_tiny_vae(path: str | Path) -> AutoencoderTiny:
     """A TAESD-layout file (as ComfyUI reads it) as an AutoencoderTiny in float32, eval mode; every key must fit."""
     vae = new_tiny_vae()
+    tensors, _ = read_safetensors(path, "Fix: give a TAESD-layout .safetensors file (the one core VAELoader reads)")
     try:
-        weights = from_comfy_taesd(load_file(str(path)))
+        weights = from_comfy_taesd(tensors)
     except KeyError as error:
         raise CheckpointError(f"{path}: not a TAESD-layout VAE ({error}).") from error
     missing, unexpected = vae.load_state_dict({k: v.float() for k, v in weights.items()}, strict=False)

@@ -11,8 +11,7 @@ import numpy as np
 import parselmouth
 from parselmouth.praat import call
 
-from .formants import formant_spacing
-from .profile import VoiceProfile
+from .profile import VoiceProfile, formant_spacing
 from .prosody import f0_contour
 from .spectrum import equalize
 

@@ -10,8 +10,8 @@ import torch
 import torchaudio
 
 from ..errors import PortraitInputError
-from .formants import formant_spacing
-from .prosody import measure_prosody
+from .attributes import formant_spacing_hz
+from .prosody import f0_contour, measure_prosody
 from .speaker_encoder import SAMPLE_RATE, SpeakerEncoder
 from .spectrum import average_spectrum
 
@@ -34,6 +34,19 @@ class VoiceProfile:
     syllables_per_second: float
     spectrum_db: np.ndarray
     seconds: float
+
+    def summary(self) -> str:
+        """One line for the node's preview."""
+        return (f"F0 median {self.f0_median_hz:.0f} Hz (range {self.f0_low_hz:.0f}-{self.f0_high_hz:.0f} Hz), "
+                f"formant spacing {self.formant_spacing_hz:.0f} Hz, {self.syllables_per_second:.1f} syllables/s, "
+                f"from {self.seconds:.1f} s")
+
+
+def formant_spacing(wave: np.ndarray, sample_rate: int) -> float | None:
+    """Mono speech t -> the median formant spacing dF (Hz) over its voiced frames (None when no frame has F1..F4)."""
+    f0, times = f0_contour(wave, sample_rate)
+    spacings = formant_spacing_hz(wave, sample_rate, times[f0 > 0])
+    return float(np.median(spacings)) if spacings.size else None
 
 
 def mono_16k(wave: np.ndarray, sample_rate: int) -> torch.Tensor:

@@ -4,8 +4,10 @@ Resemblyzer 0.1.4 releases (Apache-2.0): 16 kHz speech -> a 256-d unit speaker e
 Utterances of one speaker land close together (cosine near 1), other speakers further away. The network is three
 LSTM layers (40 -> 256) over 40-band power mel frames (25 ms window, 10 ms hop, no log), a linear layer and a ReLU on
 the last hidden state, then L2 normalisation. An utterance is cut into 1.6 s partials (160 frames) at 1.3 partials
-per second; their embeddings are averaged and normalised again, as in the release. Letters: t samples, n frames,
-p partials.
+per second; their embeddings are averaged and normalised again, as in the release. Before that, as the release
+prepares speech, quiet speech is raised to -30 dBFS (never lowered: the mels are not logarithmic, so level matters)
+and pauses longer than 0.2 s are cut; the release finds pauses with WebRTC's VAD, this module with a 30 ms energy
+gate. Letters: t samples, n frames, p partials, w 30 ms windows.
 """
 
 from __future__ import annotations
@@ -29,6 +31,13 @@ PARTIALS_PER_SECOND = 1.3
 #: A last partial that holds less than this share of real audio is dropped (unless it is the only one).
 MIN_LAST_COVERAGE = 0.75
 EMBEDDING_SIZE = 256
+TARGET_DBFS = -30.0
+PAUSE_WINDOW_SAMPLES = 480  # 30 ms
+#: Speech flags are smoothed over this many windows, then widened by this many on each side (kept pauses <= 0.2 s).
+PAUSE_SMOOTHING_WINDOWS = 8
+PAUSE_KEEP_WINDOWS = 3
+#: A 30 ms window quieter than the loudest by more than this is a pause.
+PAUSE_RANGE_DB = 40.0
 #: The converted release, as scripts/fetch_voice_models.py writes it into the pack's models/voice.
 SPEAKER_ENCODER_FILE = "ge2e_speaker_encoder.safetensors"
 INSTALL_FIX = ("Fix: run `python install.py` in the pack folder (it converts the weights shipped in the resemblyzer "
@@ -62,9 +71,13 @@ class SpeakerEncoder(nn.Module):
                               return_complex=True).abs().pow(2)  # 201 n
         return spectrum.transpose(0, 1) @ self.mel_filters
 
-    @torch.no_grad()
     def embed(self, wave: torch.Tensor) -> torch.Tensor:
-        """16 kHz mono speech t -> unit speaker embedding 256: the normalised mean of its partials' embeddings."""
+        """16 kHz mono speech t -> unit speaker embedding 256, after the release's preparation (level, pauses)."""
+        return self.embed_prepared(without_pauses(raised_to_target_level(wave.float())))
+
+    @torch.no_grad()
+    def embed_prepared(self, wave: torch.Tensor) -> torch.Tensor:
+        """Prepared 16 kHz speech t -> the normalised mean of its partials' embeddings, 256."""
         starts = partial_starts(wave.shape[-1])
         needed = (starts[-1] + PARTIAL_FRAMES) * HOP_SAMPLES
         wave = nn.functional.pad(wave.float(), (0, max(0, needed - wave.shape[-1])))
@@ -72,6 +85,25 @@ class SpeakerEncoder(nn.Module):
         partials = torch.stack([mels[start:start + PARTIAL_FRAMES] for start in starts])  # p 160 40
         mean = self(partials).mean(dim=0)
         return (mean / mean.norm()).cpu()
+
+def raised_to_target_level(wave: torch.Tensor) -> torch.Tensor:
+    """Speech t scaled up to TARGET_DBFS RMS; louder speech is left as it is."""
+    level_db = 10 * torch.log10(wave.pow(2).mean().clamp_min(1e-20))
+    return wave * 10 ** (max(0.0, TARGET_DBFS - float(level_db)) / 20)
+
+
+def without_pauses(wave: torch.Tensor) -> torch.Tensor:
+    """Speech t without its pauses longer than 0.2 s (whole 30 ms windows; silence is returned as it is)."""
+    windows = wave[: wave.shape[-1] // PAUSE_WINDOW_SAMPLES * PAUSE_WINDOW_SAMPLES].reshape(-1, PAUSE_WINDOW_SAMPLES)
+    if windows.shape[0] == 0:
+        return wave
+    energy_db = 10 * torch.log10(windows.pow(2).mean(dim=1) + 1e-12)  # w
+    speech = (energy_db > energy_db.max() - PAUSE_RANGE_DB).float()
+    smoothed = nn.functional.avg_pool1d(speech[None, None], PAUSE_SMOOTHING_WINDOWS, stride=1,
+                                        padding=PAUSE_SMOOTHING_WINDOWS // 2, count_include_pad=True)[0, 0]
+    kept = nn.functional.max_pool1d((smoothed[: len(speech)] > 0.5).float()[None, None], 2 * PAUSE_KEEP_WINDOWS + 1,
+                                    stride=1, padding=PAUSE_KEEP_WINDOWS)[0, 0] > 0
+    return windows[kept].reshape(-1) if kept.any() else wave
 
 
 def partial_starts(samples: int) -> list[int]:
@@ -104,5 +136,5 @@ def load_speaker_encoder(path: str = DEFAULT_PATH) -> SpeakerEncoder:
 
 def cosine(first: torch.Tensor, second: torch.Tensor) -> float:
     """Cosine similarity of two embeddings 256."""
-    return float(torch.nn.functional.cosine_similarity(first[None].float(), second[None].float())[0])
+    return float(torch.nn.functional.cosine_similarity(first[None].detach().float(), second[None].detach().float())[0])
 

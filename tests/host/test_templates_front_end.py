@@ -4,7 +4,8 @@ hand (the Hallo template additionally gets tiny Hallo-shaped stand-ins, its net.
 
 Each template is opened from the editor's template browser (Browse Templates, the pack's category, the template's
 card) and queued through the front end: the demo exactly as it opens, the others at tiny
-settings (2 steps, shorter speech). Checked:
+settings (2 steps, shorter speech, 64 px SD1.5 latents; the voice-only SD1.5 template on a tiny random checkpoint under
+its checkpoint's name). Checked:
 no missing node types, no dialog (missing models or nodes), no two nodes overlapping before or after the run, node
 sizes unchanged by the run's previews, every title fits its node, no console error from the pack's files, the run
 succeeds, and the prompt the front end queued equals scripts/workflow_to_api.py's conversion of the workflow the
@@ -22,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from audio_speech import cut_wav
+from sd15_fixtures import write_tiny_sd15_checkpoint
 from scripts.browser_page import CHROMIUM, FIRST_VISIT_DONE, front_end_page, save_settings
 from scripts.comfy_host import PACK_FOLDER_NAME, REPO_ROOT, ComfyHost
 from scripts.make_hallo_models import NET, write_hallo_models
@@ -33,6 +35,11 @@ TEMPLATES = sorted(path.stem for path in (REPO_ROOT / "example_workflows").glob(
 #: Templates run exactly as they open (the demo: what a new user runs first); the others at tiny settings.
 AS_SHIPPED = {"gated_portrait_demo"}
 SHORT_SPEECH = {"speech.wav": ("speech_short.wav", 0.6), "long_speech.wav": ("long_speech_short.wav", 4.0)}
+#: The voice-only templates read the speaker from the speech, which takes at least 1 s of it.
+VOICE_SPEECH = {"speech.wav": ("speech_voice.wav", 1.6)}
+#: What the voice-only SD1.5 template's checkpoint stands in for: a tiny random SD1.5 checkpoint under its name, which
+#: draws no face to detect, so the tiny run gives RegionMaskFromLandmarks this face box.
+SD15_TEMPLATE, SD15_CHECKPOINT, SD15_FACE_BOX = "voice_only_sd15", "v1-5-pruned-emaonly.safetensors", "16,10,32,42"
 #: Seconds a template may take to run (the demo as shipped is the longest; a busy 2-core machine).
 RUN_TIMEOUT_S = 300
 
@@ -77,11 +84,17 @@ LAYOUT = """async () => {
 }"""
 
 #: Queue through the front end, at tiny settings when asked (2 steps; speech files swapped for their short cuts).
-QUEUE = """async ([shortSpeech, tiny]) => {
+QUEUE = """async ([shortSpeech, tiny, faceBox]) => {
   const app = window.comfyAPI.app.app;
   for (const node of app.graph.nodes) {
     const steps = node.widgets?.find((w) => w.name === "steps");
-    if (tiny && node.type === "GatedUNetSample" && steps) steps.value = 2;
+    if (tiny && ["GatedUNetSample", "KSampler"].includes(node.type) && steps) steps.value = 2;
+    for (const side of ["width", "height"]) {
+      const size = node.widgets?.find((w) => w.name === side);
+      if (tiny && node.type === "EmptyLatentImage" && size) size.value = 64;
+    }
+    const box = node.widgets?.find((w) => w.name === "face_box");
+    if (faceBox && node.type === "RegionMaskFromLandmarks" && box) box.value = faceBox;
     const audio = node.widgets?.find((w) => w.name === "audio");
     if (node.type === "LoadAudio" && audio && shortSpeech[audio.value]) audio.value = shortSpeech[audio.value];
   }
@@ -168,7 +181,8 @@ def installed_host(tmp_path_factory):
     converted = subprocess.run([sys.executable, "scripts/convert_hallo_net.py", str(paths["net"])], cwd=pack,
                                capture_output=True, text=True)
     assert converted.returncode == 0, converted.stderr
-    for name, (short, seconds) in SHORT_SPEECH.items():
+    write_tiny_sd15_checkpoint(host.models_dir / "checkpoints" / SD15_CHECKPOINT)
+    for name, (short, seconds) in [*SHORT_SPEECH.items(), *VOICE_SPEECH.items()]:
         cut_wav(host.input_dir / name, host.input_dir / short, seconds)
     with host:
         save_settings(host.url, FIRST_VISIT_DONE)
@@ -198,8 +212,10 @@ def test_template_opens_clean_runs_and_keeps_its_layout(installed_host, template
         page.screenshot(path=tmp_path / "before.png")
 
         finished_before = len(installed_host.get_json("/history"))
-        shorter = {} if template in AS_SHIPPED else {name: short for name, (short, _) in SHORT_SPEECH.items()}
-        page.evaluate(QUEUE, [shorter, template not in AS_SHIPPED])
+        speech = VOICE_SPEECH if template.startswith("voice_only") else SHORT_SPEECH
+        shorter = {} if template in AS_SHIPPED else {name: short for name, (short, _) in speech.items()}
+        face_box = SD15_FACE_BOX if template == SD15_TEMPLATE else None
+        page.evaluate(QUEUE, [shorter, template not in AS_SHIPPED, face_box])
         wait_for_history(installed_host, finished_before + 1)
         page.wait_for_function(PREVIEWS_LOADED, timeout=60_000)
         after = page.evaluate(LAYOUT)

@@ -1,0 +1,45 @@
+"""Fit the voice projection (pipelines/voice/voice_seed.py) on the tuning speakers and write it to models_shipped/.
+
+`python -m scripts.fit_voice_projection` synthesises every tuning speaker reading every tuning sentence
+(scripts/synth_voices.py; needs espeak-ng), embeds each utterance with the GE2E encoder and fits the regularised LDA.
+The evaluation speakers are never read here.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+import torch
+
+from pipelines.audio.preprocess import to_mono_16k
+from pipelines.voice.speaker_encoder import load_speaker_encoder
+from pipelines.voice.voice_seed import DEFAULT_PATH, fit_voice_projection
+from scripts.synth_voices import TUNING_SENTENCES, TUNING_SPEAKERS, speak
+
+
+def embed_speakers(speakers: list[str], sentences: list[str]) -> tuple[np.ndarray, list[str]]:
+    """Every speaker reading every sentence -> (embeddings n 256, speaker of each)."""
+    encoder = load_speaker_encoder()
+    embeddings, labels = [], []
+    for speaker in speakers:
+        for sentence in sentences:
+            samples, rate = speak(speaker, sentence)
+            embeddings.append(encoder.embed(to_mono_16k(torch.from_numpy(samples)[None, None], rate)[0]).numpy())
+            labels.append(speaker)
+    return np.stack(embeddings), labels
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=DEFAULT_PATH)
+    args = parser.parse_args()
+    embeddings, labels = embed_speakers(TUNING_SPEAKERS, TUNING_SENTENCES)
+    projection = fit_voice_projection(embeddings, labels)
+    projection.save(args.out, {"tuning_speakers": ",".join(TUNING_SPEAKERS),
+                               "utterances_per_speaker": str(len(TUNING_SENTENCES))})
+    print(f"wrote {args.out}: {len(TUNING_SPEAKERS)} speakers x {len(TUNING_SENTENCES)} utterances")
+
+
+if __name__ == "__main__":
+    main()
