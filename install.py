@@ -3,6 +3,7 @@ installing requirements.txt); `make venv` runs it too. Everything the README onc
 
 - the MediaPipe face models into <pack>/models/face (scripts/fetch_face_models.py);
 - the GE2E speaker encoder, converted into <pack>/models/voice (scripts/fetch_voice_models.py);
+- the Piper voice en_US-joe-medium into ComfyUI's models/tts (scripts/fetch_tts_voices.py);
 - the real Whisper tiny.en encoder, converted into <pack>/models/audio_encoders (scripts/convert_whisper_tiny.py);
 - the demo model and its VAE into ComfyUI's models/gated_portrait and models/vae (scripts/make_demo_models.py);
 - the example workflows' input files into ComfyUI's input/, never replacing a file of the same name.
@@ -42,10 +43,10 @@ def comfy_folders() -> tuple[Path, Path]:
     return Path(folder_paths.models_dir), Path(folder_paths.get_input_directory())
 
 
-def run_module(module: str) -> str:
-    """Run one of the pack's install scripts (`python -m module` in the pack); its last output line, or RuntimeError
-    with its last error line."""
-    done = subprocess.run([sys.executable, "-m", module], cwd=PACK_DIR,
+def run_module(module: str, *args: str) -> str:
+    """Run one of the pack's install scripts (`python -m module args` in the pack); its last output line, or
+    RuntimeError with its last error line."""
+    done = subprocess.run([sys.executable, "-m", module, *args], cwd=PACK_DIR,
                           capture_output=True, text=True)
     if done.returncode != 0:
         lines = [line.strip() for line in done.stderr.splitlines() if line.strip()]
@@ -78,6 +79,8 @@ def install(models_dir: Path, input_dir: Path) -> list[str]:
     steps = [
         ("face models", lambda: run_module("scripts.fetch_face_models"), "python -m scripts.fetch_face_models"),
         ("speaker encoder", lambda: run_module("scripts.fetch_voice_models"), "python -m scripts.fetch_voice_models"),
+        ("Piper voice", lambda: run_module("scripts.fetch_tts_voices", str(models_dir / "tts")),
+         f"python -m scripts.fetch_tts_voices {models_dir / 'tts'}"),
         ("Whisper tiny.en", lambda: run_module("scripts.convert_whisper_tiny"), "python -m scripts.convert_whisper_tiny"),
         ("demo model", lambda: install_demo_model(models_dir), f"python -m scripts.make_demo_models {models_dir}"),
         ("template inputs", lambda: copy_inputs(input_dir), f"copy example_workflows/input/* to {input_dir}"),

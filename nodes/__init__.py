@@ -8,6 +8,7 @@ from .host import register_model_folders, remove_crash_leftovers
 from .masks import RegionMaskFromLandmarks
 from .model import PortraitModelFromBase, ReferenceNetLoad
 from .sampling import GatedUNetSample, ShiftFusionLongVideo
+from .speech import SaveSubtitles, TextToSpeech, VoiceProfileFromAudio
 from .video import VAEDecodeVideo
 from .voice_face import ImaginePortrait, VoiceAttributes
 
@@ -21,6 +22,7 @@ NODES = [
     GatedUNetSample, ShiftFusionLongVideo,
     VAEDecodeVideo,
     HalloModelLoad, HalloFaceConditions, HalloConvertCheckpoint,
+    VoiceProfileFromAudio, TextToSpeech, SaveSubtitles,
     VoiceAttributes, ImaginePortrait,
 ]
 

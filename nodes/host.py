@@ -21,6 +21,7 @@ PACK_FOLDERS = {
     "animatediff_models": ("animatediff_models", {".safetensors", ".ckpt", ".pth", ".pt"}),
     "face_landmarkers": ("face_landmarkers", {".task", ".tflite"}),
     "hallo": ("hallo", {".safetensors", ".pth", ".onnx"}),
+    "tts": ("tts", {".onnx"}),
 }
 
 

@@ -10,6 +10,8 @@ PortraitAudioEncoder = io.Custom("PORTRAIT_AUDIO_ENCODER")
 PortraitRegions = io.Custom("PORTRAIT_REGIONS")
 PortraitLandmarks = io.Custom("PORTRAIT_LANDMARKS")
 PortraitLongVideo = io.Custom("PORTRAIT_LONG_VIDEO")
+PhonemeTimeline = io.Custom("PHONEME_TIMELINE")
+VoiceProfile = io.Custom("VOICE_PROFILE")
 VoiceAttributesType = io.Custom("VOICE_ATTRIBUTES")
 
 #: Weight precisions of the loaders; auto follows the host's choice for the device.

@@ -3,7 +3,7 @@
     .venv/bin/python -m scripts.make_workflow_thumbnails [--steps N] [example_workflows/x.json ...]
 
 Every thumbnail comes from a real run in a headless host (scripts/comfy_host.py) on the demo models
-(scripts/make_demo_models.py) and the inputs in example_workflows/input/:
+(scripts/make_demo_models.py), the Piper voice (scripts/fetch_tts_voices.py) and the inputs in example_workflows/input/:
 - workflows on the pack's own model (ReferenceNetLoad) run whole; the thumbnail is a strip of three frames of the
   mp4 they write (at 25 %, 50 % and 75 % of the video);
 - workflows whose model files are not shipped (Hallo's checkpoints) run only their LoadImage ->
@@ -28,6 +28,7 @@ import av
 from PIL import Image, ImageDraw
 
 from scripts.comfy_host import REPO_ROOT, ComfyHost
+from scripts.fetch_tts_voices import link_tts_voices
 from scripts.make_demo_models import write_demo_models
 from scripts.workflow_to_api import convert
 
@@ -137,6 +138,7 @@ def main(argv: list[str] | None = None) -> None:
         for path in INPUT_DIR.iterdir():
             shutil.copy(path, host.input_dir / path.name)
         write_demo_models(host.models_dir)
+        link_tts_voices(str(host.models_dir / "tts"))
         with host:
             for workflow in workflows:
                 target = workflow.with_suffix(".jpg")

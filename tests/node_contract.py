@@ -7,7 +7,7 @@ from __future__ import annotations
 WIDGET_KEYS = ("default", "min", "max", "step")
 #: Inputs whose choices are the files in a model folder (they differ from one ComfyUI to the next).
 FILE_LISTS = frozenset({"model_name", "sd15_unet", "motion_module", "net_file", "face_recognition", "encoder_folder",
-                        "face_landmarker"})
+                        "face_landmarker", "voice"})
 
 
 def input_contract(spec: list) -> dict:

@@ -44,7 +44,7 @@ def test_inputs_are_copied_once_and_a_users_file_is_kept(install, tmp_path):
 
 
 def test_a_failing_step_prints_one_line_with_its_fix_and_the_rest_still_runs(install, monkeypatch, tmp_path, capsys):
-    def offline(module):
+    def offline(module, *args):
         raise RuntimeError("ERROR: No matching distribution found for mediapipe==0.10.21")
 
     monkeypatch.setattr(install, "run_module", offline)
@@ -53,8 +53,9 @@ def test_a_failing_step_prints_one_line_with_its_fix_and_the_rest_still_runs(ins
     assert install.main(args) == 0
     lines = capsys.readouterr().out.splitlines()
     failed = [line for line in lines if "not installed" in line]
-    assert len(failed) == 3 and all("No matching distribution" in line and "Fix: in " in line for line in failed)
+    assert len(failed) == 4 and all("No matching distribution" in line and "Fix: in " in line for line in failed)
     assert "`python -m scripts.fetch_face_models`" in failed[0] and "fetch_voice_models" in failed[1]
-    assert "convert_whisper_tiny" in failed[2]
+    assert f"`python -m scripts.fetch_tts_voices {tmp_path / 'models' / 'tts'}`" in failed[2]
+    assert "convert_whisper_tiny" in failed[3]
     assert any("template inputs" in line and "copied" in line for line in lines)
     assert install.main([*args, "--strict"]) == 1
