@@ -14,9 +14,8 @@ from ..pipelines.output_files import check_filename_prefix
 from ..pipelines.tts import EspeakEngine, load_piper_engine, srt_text, synthesize
 from ..pipelines.voice.matching import match_voice
 from ..pipelines.voice.profile import voice_profile
-from ..pipelines.voice.speaker_encoder import load_speaker_encoder
-from .host import progress_callback, resolve_model_file
-from .schema import Choice, PhonemeTimeline, VoiceProfile, output
+from .host import cached_speaker_encoder, progress_callback, resolve_model_file
+from .schema import Choice, PhonemeTimeline, VoiceProfile, output, voice_measure_schema
 
 ESPEAK_VOICE = "espeak-ng"
 
@@ -86,30 +85,18 @@ class TextToSpeech(io.ComfyNode):
         return io.NodeOutput(audio, speech.timeline, ui={"gated_portrait_speech": [summary]})
 
 
-@functools.lru_cache(maxsize=1)
-def _speaker_encoder():
-    return load_speaker_encoder()
-
-
 class VoiceProfileFromAudio(io.ComfyNode):
     """A speaker's voice sample -> a voice profile for TextToSpeech."""
 
     @classmethod
     def define_schema(cls) -> io.Schema:
-        return io.Schema(
-            node_id="VoiceProfile",
-            display_name="Voice Profile (GatedPortrait)",
-            category="GatedPortrait/speech",
-            description=(
+        return voice_measure_schema(
+            "VoiceProfile", "Voice Profile (GatedPortrait)", "GatedPortrait/speech", (
                 "Measures a voice from 3-30 s of one person speaking (longer samples: the first 30 s): GE2E speaker "
                 "embedding, F0 median and range, formant spacing, long-term spectrum and speaking rate. Connect it "
-                "to Text To Speech to move the synthesised voice toward this one (matching, not cloning)."
-            ),
-            inputs=[io.Audio.Input("voice_sample", tooltip="3-30 s of the target speaker, alone, without music.")],
-            outputs=[
-                output(VoiceProfile, "voice_profile", "For Text To Speech's voice_profile input."),
-                output(io.String, "summary", "The measured F0 median and range, formant spacing and pace."),
-            ],
+                "to Text To Speech to move the synthesised voice toward this one (matching, not cloning)."),
+            io.Audio.Input("voice_sample", tooltip="3-30 s of the target speaker, alone, without music."),
+            output(VoiceProfile, "voice_profile", "For Text To Speech's voice_profile input."),
         )
 
     @classmethod
@@ -117,7 +104,7 @@ class VoiceProfileFromAudio(io.ComfyNode):
         waveform, sample_rate = voice_sample["waveform"], int(voice_sample["sample_rate"])
         validate_audio(waveform, sample_rate, "voice_sample")
         mono = waveform[0].float().mean(dim=0).numpy()
-        profile = voice_profile(mono, sample_rate, _speaker_encoder(), "voice_sample")
+        profile = voice_profile(mono, sample_rate, cached_speaker_encoder(), "voice_sample")
         return io.NodeOutput(profile, profile.summary(), ui={"gated_portrait_speech": [profile.summary()]})
 
 
