@@ -1,7 +1,7 @@
 """How the voice code and the face coordinates were chosen: cross-validation on the tuning speakers only.
 
-The tuning speakers (scripts/synth_voices.py) read the 12 tuning sentences (5-7 s each) and the 4 paragraphs made of
-them (14-20 s). The speakers are split into FOLDS groups; for each group the projection and cells are fitted on the
+The tuning speakers (scripts/synth_voices.py) read the 12 tuning sentences and the 4 paragraphs made of them. The
+speakers are split into FOLDS groups; for each group the projection and cells are fitted on the
 others (fit_voice_projection, sentences and paragraphs) and the held-out group's utterances are coded. Reported,
 averaged over folds, for sentences and for paragraphs:
 - sign_bits/<d>: signs of the first d coordinates as the code (the first round's code);

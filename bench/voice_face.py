@@ -3,13 +3,15 @@ different across voices, and are the voice attributes stable where the voice is?
 
 Every evaluation speaker (scripts/synth_voices.py: espeak-ng variants no tuning speaker uses, read with other
 languages' pronunciation rules, and Piper's en_US-joe-medium; none of them tuned on) reads the evaluation text twice
-over: as 3 paragraphs of 3 sentences (12-20 s each, the length of a voice-over) and as the first sentence of each
-paragraph alone (5-7 s). Each utterance goes through `measure_voice_attributes` and `imagine_portrait` (variation 0),
+over: as 3 paragraphs of 3 sentences (the length of a voice-over) and as the first sentence of each paragraph
+alone. Each utterance goes through `measure_voice_attributes` and `imagine_portrait` (variation 0),
 as the nodes run them. For each length, over pairs of utterances:
 - same_speaker_same_seed / different_speakers_different_seed: share of same-speaker pairs with equal seeds and of
   different-speaker pairs with different seeds;
 - param_distance_ratio: median Euclidean distance of the face traits (PortraitTraits.face_vector, 0..1 each)
   within a speaker over the median between speakers (and the same with means);
+- coordinate_spread_ratios: within-speaker over between-speaker standard deviation of each coded voice coordinate
+  (the voice code reads them);
 - f0_variation_max / vtl_variation_max: the largest relative deviation |x - mean| / mean of an utterance's F0
   median and vocal-tract length from its speaker's mean; f0_spread_max / vtl_spread_max: the largest
   (max - min) / mean of a speaker.
@@ -63,6 +65,15 @@ def distance_ratios(vectors: dict[str, list[np.ndarray]]) -> tuple[float, float]
     return statistics.median(within) / statistics.median(between), statistics.fmean(within) / statistics.fmean(between)
 
 
+def coordinate_spread_ratios(attributes: dict[str, list[VoiceAttributes]], projection) -> list[float]:
+    """Within-speaker over between-speaker standard deviation of each coded voice coordinate, c."""
+    coordinates = [torch.stack([projection.coordinates(a.embedding)[:CODE_DIRECTIONS] for a in values])
+                   for values in attributes.values()]  # per speaker: u c
+    within = torch.cat([values - values.mean(dim=0) for values in coordinates]).pow(2).mean(dim=0).sqrt()
+    between = torch.stack([values.mean(dim=0) for values in coordinates]).std(dim=0)
+    return [round(float(ratio), 4) for ratio in within / between]
+
+
 def relative_deviation(values: list[float]) -> float:
     mean = statistics.fmean(values)
     return max(abs(value - mean) for value in values) / mean
@@ -92,6 +103,7 @@ def consistency(attributes: dict[str, list[VoiceAttributes]], projection) -> dic
         "different_speakers_different_seed": round(different_seed, 4),
         "param_distance_ratio": round(median_ratio, 4),
         "param_distance_mean_ratio": round(mean_ratio, 4),
+        "coordinate_spread_ratios": coordinate_spread_ratios(attributes, projection),
         "f0_variation_max": worst(attributes, "f0_median_hz", relative_deviation),
         "vtl_variation_max": worst(attributes, "vocal_tract_cm", relative_deviation),
         "f0_spread_max": worst(attributes, "f0_median_hz", relative_spread),

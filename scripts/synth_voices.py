@@ -17,10 +17,12 @@ import wave
 import numpy as np
 import parselmouth
 from parselmouth.praat import call
-from piper import PiperVoice
+from piper import PiperVoice, SynthesisConfig
 
 #: Where the pack keeps Piper voices (<name>.onnx and <name>.onnx.json).
 PIPER_FOLDER = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "models", "tts")
+#: Piper samples noise inside its model; without it a text always gives the same speech.
+PIPER_SETTINGS = SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0)
 
 #: Tuning speakers fit the projection and choose its settings: the first round's tuning and evaluation speakers.
 TUNING_SPEAKERS = [f"espeak:en+{variant}" for variant in (
@@ -62,7 +64,7 @@ EVALUATION_SENTENCES = [
     "The library will stay open late on Thursdays, so students can finish their work before the exams.",
     "He fixed the roof himself, climbing the ladder each morning before the sun made the tiles too hot.",
 ]
-#: A paragraph is this many consecutive sentences read as one utterance (12-20 s of speech).
+#: A paragraph is this many consecutive sentences read as one utterance (the length of a voice-over).
 SENTENCES_PER_PARAGRAPH = 3
 
 
@@ -87,7 +89,7 @@ def speak(speaker: str, text: str) -> tuple[np.ndarray, int]:
         if engine == "piper":
             piper_voice = PiperVoice.load(os.path.join(PIPER_FOLDER, f"{voice}.onnx"))
             with wave.open(path, "wb") as clip:
-                piper_voice.synthesize_wav(text, clip)
+                piper_voice.synthesize_wav(text, clip, syn_config=PIPER_SETTINGS)
             return read_wav(path)
         command = {"espeak": ["espeak-ng", "-v", voice, "-w", path, text],
                    "flite": ["flite", "-voice", voice, "-t", text, "-o", path]}[engine]
