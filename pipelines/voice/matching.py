@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import parselmouth
-from parselmouth.praat import call
+from parselmouth.praat import call, run
 
 from .profile import VoiceProfile, formant_spacing
 from .prosody import f0_contour
@@ -22,6 +22,8 @@ PITCH_CEIL_HZ = 600.0
 #: Formant shifts and range factors beyond these sound broken more than they sound like anyone.
 FORMANT_RATIO_RANGE = (0.75, 1.35)
 PITCH_RANGE_FACTOR_RANGE = (0.4, 2.5)
+#: Praat's overlap-add draws random numbers (unvoiced stretches); seeding it makes a match repeatable.
+PRAAT_SEED = 1
 
 
 @dataclass(frozen=True)
@@ -63,11 +65,17 @@ def measure_for_match(wave: np.ndarray, sample_rate: int, profile: VoiceProfile)
 
 def shift_voice(wave: np.ndarray, sample_rate: int, profile: VoiceProfile, measured: Measured,
                 settings: MatchSettings) -> np.ndarray:
-    """Mono speech t -> pitch and formants moved toward `profile` (Change gender), t float64 (not equalised)."""
+    """Mono speech t -> pitch and formants moved toward `profile` (Change gender, seeded: the same input gives
+    the same output), t float64 (not equalised)."""
     ratio = float(np.clip(measured.formant_ratio * settings.formant_scale, *FORMANT_RATIO_RANGE))
     factor = float(np.clip(measured.range_factor * settings.range_scale, *PITCH_RANGE_FACTOR_RANGE))
     sound = parselmouth.Sound(np.asarray(wave, dtype=np.float64), sampling_frequency=sample_rate)
-    changed = call(sound, "Change gender", PITCH_FLOOR_HZ, PITCH_CEIL_HZ, ratio, profile.f0_median_hz, factor, 1.0)
+    run(f"random_initializeWithSeedUnsafelyButPredictably ({PRAAT_SEED})")
+    try:
+        changed = call(sound, "Change gender", PITCH_FLOOR_HZ, PITCH_CEIL_HZ, ratio, profile.f0_median_hz, factor,
+                       1.0)
+    finally:
+        run("random_initializeSafelyAndUnpredictably ()")
     if changed.sampling_frequency != sample_rate:
         changed = call(changed, "Resample", sample_rate, 50)
     out = changed.values[0]
