@@ -6,6 +6,7 @@ Everything host-specific the node classes need lives here, so node files stay th
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import time
@@ -209,3 +210,11 @@ def sampling_callback(total: int):
         report(done, total_now, preview)
 
     return on_step
+
+
+@functools.lru_cache(maxsize=1)
+def cached_speaker_encoder():
+    """The pack's GE2E speaker encoder, loaded once per server (small, CPU)."""
+    from ..pipelines.voice.speaker_encoder import load_speaker_encoder
+
+    return load_speaker_encoder()

@@ -37,3 +37,13 @@ def output(kind, name: str, tooltip: str | None = None) -> io.Output:
     """An output socket of `kind` (an io type) named `name` on the node. Its id is left to the schema (ids must
     differ from the input names, and an output may share its name with an input)."""
     return kind.Output(display_name=name, tooltip=tooltip)
+
+
+def voice_measure_schema(node_id: str, display_name: str, category: str, description: str, audio: io.Audio.Input,
+                         result: io.Output) -> io.Schema:
+    """A node that measures one speaker from their speech: the audio in; the measurement and its one-line summary
+    out (the summary is also shown on the node)."""
+    return io.Schema(
+        node_id=node_id, display_name=display_name, category=category, description=description, inputs=[audio],
+        outputs=[result, output(io.String, "summary", "The measured values as one line of text.")],
+    )

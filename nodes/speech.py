@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import os
 
 import folder_paths
@@ -14,9 +13,8 @@ from ..pipelines.output_files import check_filename_prefix
 from ..pipelines.tts import EspeakEngine, load_piper_engine, srt_text, synthesize
 from ..pipelines.voice.match_search import VoiceMatcher
 from ..pipelines.voice.profile import voice_profile
-from ..pipelines.voice.speaker_encoder import load_speaker_encoder
-from .host import progress_callback, resolve_model_file
-from .schema import Choice, PhonemeTimeline, VoiceProfile, output
+from .host import cached_speaker_encoder, progress_callback, resolve_model_file
+from .schema import Choice, PhonemeTimeline, VoiceProfile, output, voice_measure_schema
 
 ESPEAK_VOICE = "espeak-ng"
 
@@ -81,7 +79,7 @@ class TextToSpeech(io.ComfyNode):
     @classmethod
     def execute(cls, text, voice, language, speed, pitch, voice_profile=None) -> io.NodeOutput:
         engine = speech_engine(voice, language, speed, pitch)
-        convert = None if voice_profile is None else VoiceMatcher(voice_profile, _speaker_encoder())
+        convert = None if voice_profile is None else VoiceMatcher(voice_profile, cached_speaker_encoder())
         speech = synthesize(engine, text, convert, progress_callback(1))
         audio = {"waveform": speech.wave[None, None], "sample_rate": speech.sample_rate}
         summary = (f"{speech.seconds:.2f} s, {len(speech.timeline.sentences)} sentences, "
@@ -89,31 +87,19 @@ class TextToSpeech(io.ComfyNode):
         return io.NodeOutput(audio, speech.timeline, ui={"gated_portrait_speech": [summary]})
 
 
-@functools.lru_cache(maxsize=1)
-def _speaker_encoder():
-    return load_speaker_encoder()
-
-
 class VoiceProfileFromAudio(io.ComfyNode):
     """A speaker's voice sample -> a voice profile for TextToSpeech."""
 
     @classmethod
     def define_schema(cls) -> io.Schema:
-        return io.Schema(
-            node_id="VoiceProfile",
-            display_name="Voice Profile (GatedPortrait)",
-            category="GatedPortrait/speech",
-            description=(
+        return voice_measure_schema(
+            "VoiceProfile", "Voice Profile (GatedPortrait)", "GatedPortrait/speech", (
                 "Measures a voice from 3-30 s of one person speaking (longer samples: the first 30 s): GE2E speaker "
                 "embedding, F0 median and range, formant spacing, long-term spectrum and speaking rate. Connect it "
                 "to Text To Speech to move the synthesised voice toward this one (matching, not cloning; the "
-                "embedding guides how far)."
-            ),
-            inputs=[io.Audio.Input("voice_sample", tooltip="3-30 s of the target speaker, alone, without music.")],
-            outputs=[
-                output(VoiceProfile, "voice_profile", "For Text To Speech's voice_profile input."),
-                output(io.String, "summary", "The measured F0 median and range, formant spacing and pace."),
-            ],
+                "embedding guides how far)."),
+            io.Audio.Input("voice_sample", tooltip="3-30 s of the target speaker, alone, without music."),
+            output(VoiceProfile, "voice_profile", "For Text To Speech's voice_profile input."),
         )
 
     @classmethod
@@ -121,7 +107,7 @@ class VoiceProfileFromAudio(io.ComfyNode):
         waveform, sample_rate = voice_sample["waveform"], int(voice_sample["sample_rate"])
         validate_audio(waveform, sample_rate, "voice_sample")
         mono = waveform[0].float().mean(dim=0).numpy()
-        profile = voice_profile(mono, sample_rate, _speaker_encoder(), "voice_sample")
+        profile = voice_profile(mono, sample_rate, cached_speaker_encoder(), "voice_sample")
         return io.NodeOutput(profile, profile.summary(), ui={"gated_portrait_speech": [profile.summary()]})
 
 

@@ -8,9 +8,9 @@ from comfy_api.latest import io
 from ..pipelines.voice.attributes import measure_voice_attributes
 from ..pipelines.voice.imagine import imagine_portrait
 from ..pipelines.voice.portrait_words import DEFAULT_STYLE
-from ..pipelines.voice.speaker_encoder import load_speaker_encoder
 from ..pipelines.voice.voice_seed import load_voice_projection
-from .schema import VoiceAttributesType, output
+from .host import cached_speaker_encoder
+from .schema import VoiceAttributesType, output, voice_measure_schema
 
 
 class VoiceAttributes(io.ComfyNode):
@@ -18,25 +18,18 @@ class VoiceAttributes(io.ComfyNode):
 
     @classmethod
     def define_schema(cls) -> io.Schema:
-        return io.Schema(
-            node_id="VoiceAttributes",
-            display_name="Voice Attributes (GatedPortrait)",
-            category="GatedPortrait/voice",
-            description=(
+        return voice_measure_schema(
+            "VoiceAttributes", "Voice Attributes (GatedPortrait)", "GatedPortrait/voice", (
                 "Measures a speaker from their speech: a GE2E speaker embedding, pitch (median and range), "
                 "vocal-tract length from formant spacing, speaking rate and loudness dynamics (calm to animated). "
-                "Needs at least 1 s of speech; silence and music without a voice are refused."
-            ),
-            inputs=[io.Audio.Input("audio", tooltip="Speech of one speaker (e.g. LoadAudio); 3 s or more is best.")],
-            outputs=[
-                output(VoiceAttributesType, "voice_attributes", "For Imagine Portrait (GatedPortrait)."),
-                output(io.String, "summary", "The measured attributes as one line of text."),
-            ],
+                "Needs at least 1 s of speech; silence and music without a voice are refused."),
+            io.Audio.Input("audio", tooltip="Speech of one speaker (e.g. LoadAudio); 3 s or more is best."),
+            output(VoiceAttributesType, "voice_attributes", "For Imagine Portrait (GatedPortrait)."),
         )
 
     @classmethod
     def execute(cls, audio) -> io.NodeOutput:
-        attributes = measure_voice_attributes(audio["waveform"], audio["sample_rate"], load_speaker_encoder())
+        attributes = measure_voice_attributes(audio["waveform"], audio["sample_rate"], cached_speaker_encoder())
         summary = attributes.summary()
         return io.NodeOutput(attributes, summary, ui={"gated_portrait_voice": [summary]})
 

@@ -1,8 +1,8 @@
 """Fit the voice projection (pipelines/voice/voice_seed.py) on the tuning speakers and write it to models_shipped/.
 
-`python -m scripts.fit_voice_projection` synthesises every tuning speaker reading every tuning sentence
-(scripts/synth_voices.py; needs espeak-ng), embeds each utterance with the GE2E encoder and fits the regularised LDA.
-The evaluation speakers are never read here.
+`python -m scripts.fit_voice_projection` synthesises every tuning speaker reading every tuning sentence and every
+paragraph of them (scripts/synth_voices.py; needs espeak-ng and flite), embeds each utterance with the GE2E encoder,
+fits the regularised LDA and the voice-code cells. The evaluation speakers are never read here.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import torch
 from pipelines.audio.preprocess import to_mono_16k
 from pipelines.voice.speaker_encoder import load_speaker_encoder
 from pipelines.voice.voice_seed import DEFAULT_PATH, fit_voice_projection
-from scripts.synth_voices import TUNING_SENTENCES, TUNING_SPEAKERS, speak
+from scripts.synth_voices import TUNING_SENTENCES, TUNING_SPEAKERS, paragraphs, speak
 
 
 def embed_speakers(speakers: list[str], sentences: list[str]) -> tuple[np.ndarray, list[str]]:
@@ -34,11 +34,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=DEFAULT_PATH)
     args = parser.parse_args()
-    embeddings, labels = embed_speakers(TUNING_SPEAKERS, TUNING_SENTENCES)
+    texts = TUNING_SENTENCES + paragraphs(TUNING_SENTENCES)
+    embeddings, labels = embed_speakers(TUNING_SPEAKERS, texts)
     projection = fit_voice_projection(embeddings, labels)
     projection.save(args.out, {"tuning_speakers": ",".join(TUNING_SPEAKERS),
-                               "utterances_per_speaker": str(len(TUNING_SENTENCES))})
-    print(f"wrote {args.out}: {len(TUNING_SPEAKERS)} speakers x {len(TUNING_SENTENCES)} utterances")
+                               "utterances_per_speaker": str(len(texts))})
+    print(f"wrote {args.out}: {len(TUNING_SPEAKERS)} speakers x {len(texts)} utterances")
 
 
 if __name__ == "__main__":

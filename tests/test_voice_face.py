@@ -65,17 +65,23 @@ def test_bad_voices_name_the_input_and_the_fix(wave, problem):
         measure_voice_attributes(torch.from_numpy(wave)[None, None], RATE, encoder=None, input_name="voice")
 
 
-def test_projection_separates_speakers_and_codes_follow_signs():
+def test_projection_separates_speakers_and_each_speaker_keeps_one_code():
     rng = np.random.default_rng(0)
     centres = rng.standard_normal((12, 32))
     embeddings = np.concatenate([centre + 0.05 * rng.standard_normal((4, 32)) for centre in centres])
     speakers = [f"s{index}" for index in range(12) for _ in range(4)]
-    projection = fit_voice_projection(embeddings, speakers, directions=3)
+    projection = fit_voice_projection(embeddings, speakers, directions=3, cells=12, code_directions=3)
+    assert projection.centres.shape == (12, 3)
     coordinates = torch.stack([projection.coordinates(torch.from_numpy(e).float()) for e in embeddings]).view(12, 4, 3)
     assert float(coordinates.std(dim=1).mean()) < 0.1 * float(coordinates.mean(dim=1).std(dim=0).mean())
+    codes = np.array([projection.code(torch.from_numpy(e).float()) for e in embeddings]).reshape(12, 4)
+    assert (codes == codes[:, :1]).all() and len(set(codes[:, 0])) >= 10
     first = torch.from_numpy(embeddings[0]).float()
-    signs = (projection.coordinates(first)[:3] > 0).tolist()
-    assert projection.code(first, 3) == sum(1 << i for i, positive in enumerate(signs) if positive)
+    nearest = (projection.centres - projection.coordinates(first)).norm(dim=1).argmin()
+    assert projection.code(first) == int(nearest)
+    smoothed = torch.stack([projection.smoothed_coordinates(torch.from_numpy(e).float()) for e in embeddings])
+    assert float(smoothed.view(12, 4, 3).std(dim=1).mean()) < float(coordinates.std(dim=1).mean())
+    assert float(smoothed.view(12, 4, 3).mean(dim=1).std(dim=0).mean()) > 0.5
 
 
 def test_seed_is_fixed_per_code_and_variation():
@@ -129,6 +135,9 @@ def test_a_voice_imagines_one_face_and_seed(tmp_path):
     first, again = imagine_portrait(measured, projection), imagine_portrait(measured, projection)
     assert first.seed == again.seed and torch.equal(first.image, again.image)
     assert first.image.shape == (1, 64, 64, 3) and "a man" in first.prompt
+    other_voice = measure_voice_attributes(*speak("Good morning, the weather is lovely today, shall we take a walk?",
+                                                  "en+f4", str(tmp_path)), encoder)
+    assert imagine_portrait(other_voice, projection).seed != first.seed
     other = imagine_portrait(measured, projection, variation=1)
     assert other.seed != first.seed and not torch.equal(other.image, first.image)
     x, y, w, h = map(float, first.face_box.split(","))

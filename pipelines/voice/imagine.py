@@ -28,7 +28,7 @@ class ImaginedPortrait:
 
 def imagine_portrait(attributes: VoiceAttributes, projection: VoiceProjection, style: str = DEFAULT_STYLE,
                      variation: int = 0, size: int = 64) -> ImaginedPortrait:
-    traits = portrait_traits(attributes, projection.coordinates(attributes.embedding))
+    traits = portrait_traits(attributes, projection.smoothed_coordinates(attributes.embedding))
     code = projection.code(attributes.embedding)
     painted = face_style(traits, mix_seed(code, variation) if variation else 0, size)
     face = feature_boxes(painted).face

@@ -1,10 +1,11 @@
 """Voice attributes -> portrait traits on 0..1 scales, and the procedural painter's face drawn from them.
 
-The face follows who speaks: pitch and vocal-tract length, and the voice coordinates of the speaker embedding
-(voice_seed.VoiceProjection) through the normal CDF, continuously. How the utterance is spoken (loudness dynamics,
-pace) is the expression, which only the prompt words show: it changes from one recording to the next. None of
-this is learned from voice-face pairs: the mapping is a fixed rule (README "A face from a voice"). `variation` > 0 redraws what a voice does not tell (hair colour and style, eye
-colour, clothes, background) and shifts the face geometry a little, within the voice's family.
+The face follows who speaks: pitch and vocal-tract length, and the smoothed voice coordinates of the speaker
+embedding (voice_seed.VoiceProjection.smoothed_coordinates) through the normal CDF, continuously. How the utterance
+is spoken (loudness dynamics, pace) is the expression, which only the prompt words show: it changes from one
+recording to the next. None of this is learned from voice-face pairs: the mapping is a fixed rule (README "A face
+from a voice"). `variation` > 0 redraws what a voice does not tell (hair colour and style, eye colour, clothes,
+background) and shifts the face geometry a little, within the voice's family.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ def _cdf(value: float) -> float:
 
 
 def portrait_traits(attributes: VoiceAttributes, coordinates: torch.Tensor) -> PortraitTraits:
-    """Attributes and voice coordinates k (k >= 4) -> traits. The first four coordinates separate voices best
+    """Attributes and voice coordinates c (c >= 4) -> traits. The first four coordinates separate voices best
     (voice_seed), so each identity trait follows one of them or the normalised sum or difference of two."""
     pitch = _scale(math.log(attributes.f0_median_hz), math.log(FEMININE_F0_HZ), math.log(MASCULINE_F0_HZ))
     tract = _scale(attributes.vocal_tract_cm, SHORT_TRACT_CM, LONG_TRACT_CM)
