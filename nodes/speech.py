@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import os
 
 import folder_paths
@@ -12,7 +11,7 @@ from ..pipelines.audio.preprocess import validate_audio
 from ..pipelines.errors import PortraitInputError
 from ..pipelines.output_files import check_filename_prefix
 from ..pipelines.tts import EspeakEngine, load_piper_engine, srt_text, synthesize
-from ..pipelines.voice.matching import match_voice
+from ..pipelines.voice.match_search import VoiceMatcher
 from ..pipelines.voice.profile import voice_profile
 from .host import cached_speaker_encoder, progress_callback, resolve_model_file
 from .schema import Choice, PhonemeTimeline, VoiceProfile, output, voice_measure_schema
@@ -46,7 +45,9 @@ class TextToSpeech(io.ComfyNode):
                 "long texts). Voices: espeak-ng (100+ languages, set by `language`) or a Piper neural voice "
                 "(<voice>.onnx + <voice>.onnx.json in ComfyUI/models/tts; it speaks its own language). With a voice "
                 "profile the speech is moved toward that voice (pitch, formants, timbre): voice matching, not "
-                "cloning. Outputs the speech and the start and end of every phoneme."
+                "cloning; how far formants, pitch range and timbre move is searched on the first sentence (closest "
+                "speaker embedding to the profile's) and kept for the whole text. Outputs the speech and the start "
+                "and end of every phoneme."
             ),
             inputs=[
                 io.String.Input("text", multiline=True, default="Hello! I am a portrait, and now I can talk.",
@@ -65,7 +66,8 @@ class TextToSpeech(io.ComfyNode):
                              "Piper voices ignore it; use a voice profile to move their pitch."),
                 VoiceProfile.Input("voice_profile", optional=True, tooltip=(
                     "From Voice Profile (GatedPortrait): the speech is matched to that speaker's pitch, range, "
-                    "formant spacing and timbre.")),
+                    "formant spacing and timbre; how far formants, range and timbre move is chosen on the first "
+                    "sentence, where the speaker encoder puts the matched speech closest to the profile.")),
             ],
             outputs=[
                 output(io.Audio, "audio", "The speech (mono); its length sets the video length."),
@@ -77,7 +79,7 @@ class TextToSpeech(io.ComfyNode):
     @classmethod
     def execute(cls, text, voice, language, speed, pitch, voice_profile=None) -> io.NodeOutput:
         engine = speech_engine(voice, language, speed, pitch)
-        convert = None if voice_profile is None else functools.partial(match_voice, profile=voice_profile)
+        convert = None if voice_profile is None else VoiceMatcher(voice_profile, cached_speaker_encoder())
         speech = synthesize(engine, text, convert, progress_callback(1))
         audio = {"waveform": speech.wave[None, None], "sample_rate": speech.sample_rate}
         summary = (f"{speech.seconds:.2f} s, {len(speech.timeline.sentences)} sentences, "
@@ -94,7 +96,8 @@ class VoiceProfileFromAudio(io.ComfyNode):
             "VoiceProfile", "Voice Profile (GatedPortrait)", "GatedPortrait/speech", (
                 "Measures a voice from 3-30 s of one person speaking (longer samples: the first 30 s): GE2E speaker "
                 "embedding, F0 median and range, formant spacing, long-term spectrum and speaking rate. Connect it "
-                "to Text To Speech to move the synthesised voice toward this one (matching, not cloning)."),
+                "to Text To Speech to move the synthesised voice toward this one (matching, not cloning; the "
+                "embedding guides how far)."),
             io.Audio.Input("voice_sample", tooltip="3-30 s of the target speaker, alone, without music."),
             output(VoiceProfile, "voice_profile", "For Text To Speech's voice_profile input."),
         )

@@ -10,7 +10,8 @@ import pytest
 
 from audio_speech import needs_espeak, speak
 from pipelines.errors import PortraitInputError
-from pipelines.voice.matching import match_voice
+from pipelines.voice.match_search import VoiceMatcher, search_settings
+from pipelines.voice.matching import MatchSettings, match_voice
 from pipelines.voice.profile import mono_16k, voice_profile
 from pipelines.voice.prosody import measure_prosody
 from pipelines.voice.speaker_encoder import DEFAULT_PATH, cosine, load_speaker_encoder
@@ -71,3 +72,37 @@ def test_matched_speech_takes_the_target_pitch_and_comes_closer_to_the_target_sp
     before = cosine(encoder.embed(mono_16k(wave, rate)), other_utterance)
     after = cosine(encoder.embed(mono_16k(matched, rate)), other_utterance)
     assert after > before + 0.1, (before, after)
+
+
+@needs_encoder
+@needs_espeak
+def test_the_settings_search_brings_the_speech_closer_to_the_profile_and_keeps_the_pitch(encoder, tmp_path):
+    """A tuning pair of bench.tts (espeak-ng en-us toward en-us+f4)."""
+    target = voice_profile(*espeak_wave("en-us+f4", PROFILE_TEXT, tmp_path), encoder)
+    wave, rate = espeak_wave("en-us", TEST_TEXT, tmp_path)
+    settings = search_settings(wave, rate, target, encoder)
+    assert settings != MatchSettings()
+
+    def to_profile(matched):
+        return cosine(encoder.embed(mono_16k(matched, rate)), target.embedding)
+
+    default = to_profile(match_voice(wave, rate, target))
+    searched_speech = match_voice(wave, rate, target, settings)
+    assert to_profile(searched_speech) > default + 0.005, (default, to_profile(searched_speech), settings)
+    assert abs(measure_prosody(searched_speech, rate).f0_median_hz / target.f0_median_hz - 1) < 0.1
+
+
+@needs_encoder
+@needs_espeak
+def test_the_voice_matcher_searches_once_and_keeps_the_settings_for_later_sentences(encoder, tmp_path):
+    target = voice_profile(*espeak_wave("en-us+f4", PROFILE_TEXT, tmp_path), encoder)
+    first, rate = espeak_wave("en-us", TEST_TEXT, tmp_path)
+    matcher = VoiceMatcher(target, encoder)
+    silence = np.zeros(rate, dtype=np.float32)
+    assert np.array_equal(matcher(silence, rate), silence) and matcher.settings is None
+    matcher(first, rate)
+    found = matcher.settings
+    assert found == search_settings(first, rate, target, encoder)
+    second, _ = espeak_wave("en-us", PROFILE_TEXT, tmp_path)
+    assert np.array_equal(matcher(second, rate), match_voice(second, rate, target, found))
+    assert matcher.settings is found

@@ -60,12 +60,13 @@ def average_spectrum(wave: np.ndarray, sample_rate: int) -> np.ndarray:
     return _speech_ltas(spectrum.abs().square().numpy(), n_fft, sample_rate)
 
 
-def equalize(wave: np.ndarray, sample_rate: int, target_db: np.ndarray) -> np.ndarray:
+def equalize(wave: np.ndarray, sample_rate: int, target_db: np.ndarray, strength: float = 1.0) -> np.ndarray:
     """Mono speech t -> the same speech filtered so its LTAS follows `target_db` (m), t float64. Gains are
-    interpolated between band centres on the mel scale and clipped to +-MAX_GAIN_DB."""
+    interpolated between band centres on the mel scale, clipped to +-MAX_GAIN_DB and scaled by `strength`
+    (1: all the way)."""
     spectrum, window, n_fft, hop = _stft(wave, sample_rate)
     source_db = _speech_ltas(spectrum.abs().square().numpy(), n_fft, sample_rate)
-    gain_db = np.clip(np.asarray(target_db) - source_db, -MAX_GAIN_DB, MAX_GAIN_DB)
+    gain_db = strength * np.clip(np.asarray(target_db) - source_db, -MAX_GAIN_DB, MAX_GAIN_DB)
     bin_gain_db = np.interp(_mel(np.fft.rfftfreq(n_fft, 1.0 / sample_rate)), band_centres_mel(), gain_db)
     gain = torch.as_tensor(10.0 ** (bin_gain_db / 20.0))[:, None]
     return torch.istft(spectrum * gain, n_fft, hop, window=window, length=len(wave)).numpy()
