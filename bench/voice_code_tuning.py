@@ -11,7 +11,7 @@ averaged over folds, for sentences and for paragraphs:
   coordinates or from VoiceProjection.smoothed_coordinates.
 The evaluation speakers are never read here (bench/voice_face.py reads them).
 
-Prints one JSON object and writes bench/results/voice_code_tuning.json (about 3 minutes on 2 cores).
+Prints one JSON object and writes bench/results/voice_code_tuning.json (about 5 minutes, one thread).
 Run from the repository root: .venv/bin/python -m bench.voice_code_tuning
 """
 
