@@ -1,9 +1,8 @@
 """Benchmark of the voice-only portrait on held-out speakers: is the imagined face the same for one voice and
 different across voices, and are the voice attributes stable where the voice is?
 
-Every evaluation speaker (scripts/synth_voices.py: espeak-ng variants no tuning speaker uses, read with other
-languages' pronunciation rules, and Piper's en_US-joe-medium; none of them tuned on) reads the evaluation text twice
-over: as 3 paragraphs of 3 sentences (the length of a voice-over) and as the first sentence of each paragraph
+Every evaluation speaker (scripts/synth_voices.py: espeak-ng variants no tuning speaker uses, read with the
+pronunciation rules of languages no tuning speaker uses; none of them tuned on) reads the evaluation text twice over: as 3 paragraphs of 3 sentences (the length of a voice-over) and as the first sentence of each paragraph
 alone. Each utterance goes through `measure_voice_attributes` and `imagine_portrait` (variation 0),
 as the nodes run them. For each length, over pairs of utterances:
 - same_speaker_same_seed / different_speakers_different_seed: share of same-speaker pairs with equal seeds and of

@@ -24,21 +24,33 @@ PIPER_FOLDER = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__fi
 #: Piper samples noise inside its model; without it a text always gives the same speech.
 PIPER_SETTINGS = SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0)
 
-#: Tuning speakers fit the projection and choose its settings: the first round's tuning and evaluation speakers.
+#: Tuning speakers fit the projection and choose its settings: the first round's tuning and evaluation speakers
+#: (espeak-ng English variants, flite), the second round's held-out speakers (other variants with other languages'
+#: pronunciation rules, Piper's en_US-joe-medium) and earlier variants with still other languages' rules.
 TUNING_SPEAKERS = [f"espeak:en+{variant}" for variant in (
     "m1", "m2", "m3", "m4", "f1", "f2", "klatt", "klatt2", "adam", "Alex", "Alicia", "Andrea", "Andy", "Annie",
     "antonio", "aunty", "belinda", "benjamin", "boris", "caleb", "david", "Denis", "Diogo", "ed",
     "m5", "m6", "m7", "m8", "f3", "f4", "f5", "klatt3", "edward", "Gene", "gustave", "Henrique", "Hugo", "iven",
     "Jacky", "john", "linda", "marcelo", "max", "michel")]
 TUNING_SPEAKERS += [f"flite:{voice}" for voice in ("kal", "awb", "rms", "slt")]
-#: Held-out speakers, read only by bench/voice_face.py after the settings were frozen: espeak-ng variants no tuning
-#: speaker uses, each with another language's pronunciation rules, and Piper's en_US-joe-medium (one speaker).
-EVALUATION_SPEAKERS = [f"espeak:{language}+{variant}" for language, variant in (
+TUNING_SPEAKERS += [f"espeak:{language}+{variant}" for language, variant in (
     ("de", "Lee"), ("fr", "Marco"), ("es", "Mario"), ("it", "Michael"), ("pt", "miguel"), ("nl", "Mike"),
     ("pl", "Nguyen"), ("sv", "pablo"), ("cs", "paul"), ("ro", "pedro"), ("hu", "quincy"), ("fi", "rob"),
     ("da", "robert"), ("nb", "steph"), ("sk", "Storm"), ("hr", "zac"), ("id", "anika"), ("de", "grandma"),
     ("fr", "grandpa"), ("es", "norbert"), ("it", "sandro"), ("pt", "shelby"), ("nl", "travis"), ("pl", "victor"))]
-EVALUATION_SPEAKERS += ["piper:en_US-joe-medium"]
+TUNING_SPEAKERS += ["piper:en_US-joe-medium"]
+TUNING_SPEAKERS += [f"espeak:{language}+{variant}" for language, variant in (
+    ("eo", "m1"), ("la", "f2"), ("mt", "klatt"), ("sq", "Alex"), ("bs", "Andrea"), ("az", "boris"), ("uz", "david"),
+    ("tk", "Denis"), ("ht", "ed"), ("gd", "Gene"), ("lb", "Hugo"), ("ia", "john"), ("kl", "linda"), ("hi", "max"),
+    ("cmn", "michel"), ("eo", "Lee"), ("la", "Marco"), ("mt", "anika"), ("sq", "grandma"), ("bs", "victor"),
+    ("az", "f4"), ("uz", "m7"), ("ht", "belinda"), ("gd", "Annie"))]
+#: Held-out speakers, read only by bench/voice_face.py after the settings were frozen: espeak-ng variants no earlier
+#: round used, each with the pronunciation rules of a language no tuning speaker uses.
+EVALUATION_SPEAKERS = [f"espeak:{language}+{variant}" for language, variant in (
+    ("ru", "edward2"), ("uk", "Gene2"), ("bg", "iven2"), ("el", "iven3"), ("tr", "iven4"), ("lt", "kaukovalta"),
+    ("lv", "RicishayMax"), ("et", "RicishayMax2"), ("sl", "RicishayMax3"), ("sr", "steph2"), ("ca", "steph3"),
+    ("eu", "klatt4"), ("is", "klatt6"), ("ga", "AnxiousAndy"), ("cy", "croak"), ("vi", "Mr"), ("ms", "Tweaky"),
+    ("sw", "robosoft"), ("af", "anikaRobot"), ("ka", "robosoft2"), ("mk", "robosoft3"), ("ka", "klatt5"))]
 TUNING_SENTENCES = [
     "The quick brown fox jumps over the lazy dog near the river bank, then runs back into the dark forest.",
     "She sells sea shells by the sea shore every summer morning, while her brother fixes the old boat.",

@@ -34,7 +34,7 @@ SHRINKAGE = 0.5
 DIRECTIONS = 8
 #: The voice code reads this many leading coordinates and picks one of this many cells.
 CODE_DIRECTIONS = 5
-CELLS = 28
+CELLS = 40
 KMEANS_SEED = 1
 #: Width (in standardised coordinates) of the weighting that smooths the cell centres for the face.
 CELL_SOFTNESS = 0.5
