@@ -113,6 +113,13 @@ def consistency(attributes: dict[str, list[VoiceAttributes]], projection) -> dic
     }
 
 
+#: The issue's keys at the top level come from paragraph-length speech (the length voice-only inputs have); both lengths
+#: are reported in full under their names.
+HEADLINE_LENGTH = "paragraphs"
+HEADLINE_KEYS = ("same_speaker_same_seed", "different_speakers_different_seed", "param_distance_ratio",
+                 "f0_variation_max", "vtl_variation_max")
+
+
 def main() -> None:
     encoder, projection = load_speaker_encoder(), load_voice_projection()
     texts = {"paragraphs": paragraphs(EVALUATION_SENTENCES),
@@ -126,9 +133,13 @@ def main() -> None:
             shifted = at_pitch(samples, rate, pitch)
             measured = measure_voice_attributes(torch.from_numpy(shifted)[None, None], rate, encoder)
             pitch_errors[f"{speaker}@{pitch:.0f}Hz"] = round(abs(measured.f0_median_hz / pitch - 1), 4)
+    headline = results[HEADLINE_LENGTH]
     report("voice_face", {
         "speakers": len(EVALUATION_SPEAKERS),
-        "utterances_per_speaker": len(texts["paragraphs"]),
+        "utterances": len(EVALUATION_SPEAKERS) * len(texts[HEADLINE_LENGTH]),
+        "utterances_per_speaker": len(texts[HEADLINE_LENGTH]),
+        "headline_length": HEADLINE_LENGTH,
+        **{key: headline[key] for key in HEADLINE_KEYS},
         "code_cells": CELLS,
         "code_directions": CODE_DIRECTIONS,
         **results,

@@ -23,7 +23,9 @@ class VoiceAttributes(io.ComfyNode):
                 "Measures a speaker from their speech: a GE2E speaker embedding, pitch (median and range), "
                 "vocal-tract length from formant spacing, speaking rate and loudness dynamics (calm to animated). "
                 "Needs at least 1 s of speech; silence and music without a voice are refused."),
-            io.Audio.Input("audio", tooltip="Speech of one speaker (e.g. LoadAudio); 3 s or more is best."),
+            io.Audio.Input("audio", tooltip=(
+                "Speech of one speaker (e.g. LoadAudio): at least 1 s; give 10 s or more (a paragraph) so that "
+                "every recording of the voice gets the same seed and face.")),
             output(VoiceAttributesType, "voice_attributes", "For Imagine Portrait (GatedPortrait)."),
         )
 
