@@ -101,14 +101,14 @@ def measure_voice_attributes(waveform: torch.Tensor, sample_rate: int, encoder: 
     if float(wave16.abs().max()) < SILENCE_PEAK:
         raise PortraitInputError(input_name, "the audio is silent", "connect a recording of someone speaking")
     wave = wave16.numpy()
-    prosody = measure_prosody(wave, ENCODER_SAMPLE_RATE, input_name)
+    f0, times = f0_contour(wave, ENCODER_SAMPLE_RATE)
+    prosody = measure_prosody(wave, ENCODER_SAMPLE_RATE, input_name, (f0, times))
     if prosody.speech_seconds < MIN_SPEECH_SECONDS or prosody.voiced_seconds < MIN_SPEECH_SECONDS / 2:
         raise PortraitInputError(
             input_name, f"only {prosody.speech_seconds:.1f} s of speech ({prosody.voiced_seconds:.1f} s voiced) was "
                         f"found, under the {MIN_SPEECH_SECONDS:.0f} s a voice needs",
             "connect a longer recording: a sentence or more (3 s or longer is best)",
         )
-    f0, times = f0_contour(wave, ENCODER_SAMPLE_RATE)
     voiced = f0 > 0
     breaks = int(np.sum(voiced[:-1] & ~voiced[1:]))
     if breaks < MIN_VOICING_BREAKS_PER_SECOND * prosody.speech_seconds:

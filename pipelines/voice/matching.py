@@ -53,10 +53,10 @@ def range_factor(source_low: float, source_high: float, target_low: float, targe
 
 def measure_for_match(wave: np.ndarray, sample_rate: int, profile: VoiceProfile) -> Measured | None:
     """Mono speech t -> its formant ratio and range factor toward `profile`; None without voiced speech."""
-    f0, _ = f0_contour(wave, sample_rate)
+    f0, times = f0_contour(wave, sample_rate)
     voiced = f0[f0 > 0]
-    spacing = formant_spacing(wave, sample_rate)
-    if len(voiced) < 3 or spacing is None:
+    spacing = formant_spacing(wave, sample_rate, times[f0 > 0]) if len(voiced) >= 3 else None
+    if spacing is None:
         return None
     low, high = np.percentile(voiced, (5.0, 95.0))
     return Measured(profile.formant_spacing_hz / spacing, range_factor(low, high, profile.f0_low_hz,

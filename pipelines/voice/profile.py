@@ -7,12 +7,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torchaudio
 
+from ..audio.preprocess import to_mono_16k
 from ..errors import PortraitInputError
 from .attributes import formant_spacing_hz
 from .prosody import f0_contour, measure_prosody
-from .speaker_encoder import SAMPLE_RATE, SpeakerEncoder
+from .speaker_encoder import SpeakerEncoder
 from .spectrum import average_spectrum
 
 MIN_SECONDS = 3.0
@@ -42,17 +42,16 @@ class VoiceProfile:
                 f"from {self.seconds:.1f} s")
 
 
-def formant_spacing(wave: np.ndarray, sample_rate: int) -> float | None:
-    """Mono speech t -> the median formant spacing dF (Hz) over its voiced frames (None when no frame has F1..F4)."""
-    f0, times = f0_contour(wave, sample_rate)
-    spacings = formant_spacing_hz(wave, sample_rate, times[f0 > 0])
+def formant_spacing(wave: np.ndarray, sample_rate: int, voiced_times: np.ndarray) -> float | None:
+    """Mono speech t -> the median formant spacing dF (Hz) over its voiced frames at `voiced_times` (s) (None when
+    no frame has F1..F4)."""
+    spacings = formant_spacing_hz(wave, sample_rate, voiced_times)
     return float(np.median(spacings)) if spacings.size else None
 
 
 def mono_16k(wave: np.ndarray, sample_rate: int) -> torch.Tensor:
     """Mono speech t at `sample_rate` -> t' at the speaker encoder's 16 kHz (float32)."""
-    tensor = torch.as_tensor(np.asarray(wave, dtype=np.float32))
-    return torchaudio.functional.resample(tensor, sample_rate, SAMPLE_RATE) if sample_rate != SAMPLE_RATE else tensor
+    return to_mono_16k(torch.as_tensor(np.asarray(wave, dtype=np.float32))[None, None], sample_rate)[0]
 
 
 def voice_profile(wave: np.ndarray, sample_rate: int, encoder: SpeakerEncoder,
@@ -67,8 +66,9 @@ def voice_profile(wave: np.ndarray, sample_rate: int, encoder: SpeakerEncoder,
     if np.sqrt(np.mean(wave ** 2)) < SILENT_RMS:
         raise PortraitInputError(input_name, "the voice sample is silent",
                                  "connect 3-30 s of the person speaking (check the recording level)")
-    prosody = measure_prosody(wave, sample_rate, input_name)
-    spacing = formant_spacing(wave, sample_rate)
+    f0, times = f0_contour(wave, sample_rate)
+    prosody = measure_prosody(wave, sample_rate, input_name, (f0, times))
+    spacing = formant_spacing(wave, sample_rate, times[f0 > 0])
     if spacing is None:
         raise PortraitInputError(input_name, "no vowel with clear formants was found in the voice sample",
                                  "connect clean speech of one person, without music or heavy noise")

@@ -58,9 +58,11 @@ def intensity_db(wave: np.ndarray, sample_rate: int, times: np.ndarray) -> np.nd
     return 10.0 * np.log10(power + 1e-12)
 
 
-def measure_prosody(wave: np.ndarray, sample_rate: int, input_name: str = "audio") -> Prosody:
-    """Mono speech t -> its Prosody; PortraitInputError naming `input_name` when no frame is voiced."""
-    f0, times = f0_contour(wave, sample_rate)
+def measure_prosody(wave: np.ndarray, sample_rate: int, input_name: str = "audio",
+                    contour: tuple[np.ndarray, np.ndarray] | None = None) -> Prosody:
+    """Mono speech t -> its Prosody; PortraitInputError naming `input_name` when no frame is voiced. `contour`: the
+    speech's (f0, times) from f0_contour when the caller has tracked it already."""
+    f0, times = contour if contour is not None else f0_contour(wave, sample_rate)
     voiced = f0 > 0
     if not voiced.any():
         raise PortraitInputError(
